@@ -1,0 +1,368 @@
+//! The settings every algorithm shares, flat and serializable, each with RLlib's name
+//! (RLlib's `AlgorithmConfig`). Algorithms embed it (`#[serde(flatten)]`) next to their own.
+
+use serde::{Deserialize, Serialize};
+
+/// `rollout_fragment_length`: `"auto"` or a number of steps per env per sample call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FragmentLength {
+    /// `"auto"`: `train_batch_size / (max(1, num_env_runners) × num_envs_per_env_runner)`.
+    #[default]
+    #[serde(with = "auto")]
+    Auto,
+    /// A fixed number of steps per env.
+    Steps(usize),
+}
+
+mod auto {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("auto")
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "auto" {
+            Ok(())
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "rollout_fragment_length must be \"auto\" or a positive integer, not {s:?}"
+            )))
+        }
+    }
+}
+
+/// `evaluation_duration_unit`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DurationUnit {
+    /// Count whole episodes.
+    #[default]
+    Episodes,
+    /// Count env steps.
+    Timesteps,
+}
+
+/// The module (network) settings, RLlib's `DefaultModelConfig` names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelConfig {
+    /// Hidden layer sizes of the actor and critic encoders.
+    pub fcnet_hiddens: Vec<usize>,
+    /// `"tanh"`, `"relu"` or `"linear"`.
+    pub fcnet_activation: String,
+    /// Share one encoder between actor and critic (PPO's default: false).
+    pub vf_share_layers: bool,
+    /// `"torch_default"` (RLlib's default), `"orthogonal"` (CleanRL's gains) or `"xavier"`.
+    pub initializer: String,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            fcnet_hiddens: vec![256, 256],
+            fcnet_activation: "tanh".into(),
+            vf_share_layers: false,
+            initializer: "torch_default".into(),
+        }
+    }
+}
+
+/// Settings shared by all algorithms, with RLlib's names and defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AlgorithmConfig {
+    // --- .environment()
+    /// Registered env name, e.g. `"CartPole-v1"`.
+    pub env: String,
+    /// Keyword overrides passed to the env's factory.
+    pub env_config: serde_json::Value,
+    /// Unsquash actions from `[-1, 1]` to a `Box` action space (RLlib default true).
+    pub normalize_actions: bool,
+    /// Clip actions to a `Box` action space (RLlib default false; unsquashing clips anyway).
+    pub clip_actions: bool,
+    // --- .env_runners()
+    /// Env runner threads; 0 samples in the driver.
+    pub num_env_runners: usize,
+    /// Envs each runner steps together.
+    pub num_envs_per_env_runner: usize,
+    /// Steps per env per sample call.
+    pub rollout_fragment_length: FragmentLength,
+    /// `"NoFilter"` or `"MeanStdFilter"`.
+    pub observation_filter: String,
+    // --- .training()
+    /// Env steps per training iteration.
+    pub train_batch_size: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Discount factor.
+    pub gamma: f64,
+    /// Rows per gradient step.
+    pub minibatch_size: usize,
+    /// Passes over the train batch per iteration.
+    pub num_epochs: usize,
+    /// Reshuffle the batch at every pass (RLlib: only when `num_epochs > 1`).
+    pub shuffle_batch_per_epoch: bool,
+    /// Clip gradients to this global norm (`None`: no clipping).
+    pub grad_clip: Option<f64>,
+    // --- .rl_module()
+    /// Network settings.
+    pub model_config: ModelConfig,
+    // --- .evaluation()
+    /// Evaluate every N training iterations (`None`: never).
+    pub evaluation_interval: Option<usize>,
+    /// How much to evaluate each time, in `evaluation_duration_unit`s.
+    pub evaluation_duration: usize,
+    /// `"episodes"` or `"timesteps"`.
+    pub evaluation_duration_unit: DurationUnit,
+    /// Evaluation env runner threads; 0 evaluates in the driver.
+    pub evaluation_num_env_runners: usize,
+    /// Sample actions during evaluation (RLlib's `evaluation_config={"explore": ...}`;
+    /// default false: greedy).
+    pub evaluation_explore: bool,
+    // --- .reporting()
+    /// Episodes the episode statistics are smoothed over.
+    pub metrics_num_episodes_for_smoothing: usize,
+    // --- .debugging()
+    /// The seed every RNG derives from (`None`: 0, so runs are reproducible by default).
+    pub seed: Option<u64>,
+    // --- .checkpointing()
+    /// Save a checkpoint every N iterations (0: never).
+    pub checkpoint_frequency: usize,
+    /// Save a checkpoint after the last iteration.
+    pub checkpoint_at_end: bool,
+    /// Keep only the last K checkpoints (`None`: all).
+    pub num_checkpoints_to_keep: Option<usize>,
+}
+
+impl Default for AlgorithmConfig {
+    fn default() -> Self {
+        AlgorithmConfig {
+            env: String::new(),
+            env_config: serde_json::Value::Object(Default::default()),
+            normalize_actions: true,
+            clip_actions: false,
+            num_env_runners: 2,
+            num_envs_per_env_runner: 1,
+            rollout_fragment_length: FragmentLength::Auto,
+            observation_filter: "NoFilter".into(),
+            train_batch_size: 4000,
+            lr: 5e-5,
+            gamma: 0.99,
+            minibatch_size: 128,
+            num_epochs: 30,
+            shuffle_batch_per_epoch: true,
+            grad_clip: None,
+            model_config: ModelConfig::default(),
+            evaluation_interval: None,
+            evaluation_duration: 10,
+            evaluation_duration_unit: DurationUnit::Episodes,
+            evaluation_num_env_runners: 0,
+            evaluation_explore: false,
+            metrics_num_episodes_for_smoothing: 100,
+            seed: None,
+            checkpoint_frequency: 0,
+            checkpoint_at_end: false,
+            num_checkpoints_to_keep: None,
+        }
+    }
+}
+
+/// A config that does not hold together; the message shows the arithmetic.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid config: {0}")]
+pub struct ConfigError(pub String);
+
+impl AlgorithmConfig {
+    /// Steps each env collects per sample call.
+    pub fn rollout_fragment_length(&self) -> usize {
+        match self.rollout_fragment_length {
+            FragmentLength::Steps(n) => n,
+            FragmentLength::Auto => {
+                let envs = self.num_env_runners.max(1) * self.num_envs_per_env_runner.max(1);
+                self.train_batch_size.div_ceil(envs).max(1)
+            }
+        }
+    }
+
+    /// Checks that the settings hold together, and says what to change if not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |s: String| Err(ConfigError(s));
+        if self.env.is_empty() {
+            return err("no env set: call .environment(\"CartPole-v1\") or set `env`".into());
+        }
+        if !(self.lr > 0.0) || !self.lr.is_finite() {
+            return err(format!("lr = {} must be a positive finite number", self.lr));
+        }
+        if !(0.0..=1.0).contains(&self.gamma) {
+            return err(format!("gamma = {} must lie in [0, 1]", self.gamma));
+        }
+        if self.train_batch_size == 0 {
+            return err("train_batch_size = 0: it must be at least 1".into());
+        }
+        if self.minibatch_size == 0 {
+            return err("minibatch_size = 0: it must be at least 1".into());
+        }
+        if self.minibatch_size > self.train_batch_size {
+            return err(format!(
+                "minibatch_size = {} > train_batch_size = {}: a minibatch cannot be larger than the train batch; lower minibatch_size or raise train_batch_size",
+                self.minibatch_size, self.train_batch_size
+            ));
+        }
+        if self.num_epochs == 0 {
+            return err("num_epochs = 0: it must be at least 1".into());
+        }
+        if self.num_envs_per_env_runner == 0 {
+            return err("num_envs_per_env_runner = 0: each runner needs at least one env".into());
+        }
+        if let FragmentLength::Steps(n) = self.rollout_fragment_length {
+            let envs = self.num_env_runners.max(1) * self.num_envs_per_env_runner;
+            if n == 0 {
+                return err("rollout_fragment_length = 0: use \"auto\" or a positive number".into());
+            }
+            if self.train_batch_size % (n * envs) != 0 {
+                return err(format!(
+                    "train_batch_size = {} is not a multiple of rollout_fragment_length × runners × envs = {n} × {} × {} = {}: each sample round collects {} steps, so the batch cannot be filled exactly; use rollout_fragment_length = \"auto\" or a train_batch_size like {}",
+                    self.train_batch_size,
+                    self.num_env_runners.max(1),
+                    self.num_envs_per_env_runner,
+                    n * envs,
+                    n * envs,
+                    self.train_batch_size.div_ceil(n * envs) * n * envs
+                ));
+            }
+        }
+        if let Some(c) = self.grad_clip {
+            if !(c > 0.0) {
+                return err(format!("grad_clip = {c} must be positive (or None for no clipping)"));
+            }
+        }
+        if let Some(0) = self.evaluation_interval {
+            return err("evaluation_interval = 0: use None to never evaluate, or N ≥ 1".into());
+        }
+        if self.evaluation_interval.is_some() && self.evaluation_duration == 0 {
+            return err("evaluation_duration = 0 with evaluation on: it must be at least 1".into());
+        }
+        if !matches!(self.observation_filter.as_str(), "NoFilter" | "MeanStdFilter") {
+            return err(format!(
+                "observation_filter = {:?}: use \"NoFilter\" or \"MeanStdFilter\"",
+                self.observation_filter
+            ));
+        }
+        if self.model_config.fcnet_hiddens.contains(&0) {
+            return err(format!("fcnet_hiddens = {:?}: layer sizes must be positive", self.model_config.fcnet_hiddens));
+        }
+        if !matches!(self.model_config.fcnet_activation.as_str(), "tanh" | "relu" | "linear") {
+            return err(format!(
+                "fcnet_activation = {:?}: use \"tanh\", \"relu\" or \"linear\"",
+                self.model_config.fcnet_activation
+            ));
+        }
+        if self.metrics_num_episodes_for_smoothing == 0 {
+            return err("metrics_num_episodes_for_smoothing = 0: it must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// Sets one field of any serializable config by its name from a JSON value, the way the
+/// sweep tool builds trials (`set_by_key(&mut config, "minibatch_size", json!(256))`).
+/// Unknown keys and values of the wrong type are errors that name the key.
+pub fn set_by_key<T>(config: &mut T, key: &str, value: serde_json::Value) -> Result<(), ConfigError>
+where
+    T: Serialize + serde::de::DeserializeOwned,
+{
+    let mut json = serde_json::to_value(&*config).map_err(|e| ConfigError(e.to_string()))?;
+    let obj = json
+        .as_object_mut()
+        .ok_or_else(|| ConfigError("config does not serialize to an object".into()))?;
+    // `model_config/fcnet_hiddens` (or `.`) reaches into a nested section.
+    let mut path = key.split(['/', '.']).peekable();
+    let mut node = obj;
+    loop {
+        let seg = path.next().unwrap_or_default();
+        if !node.contains_key(seg) {
+            let mut known: Vec<&String> = node.keys().collect();
+            known.sort();
+            return Err(ConfigError(format!("unknown config key `{key}`; known keys: {known:?}")));
+        }
+        if path.peek().is_none() {
+            node.insert(seg.to_string(), value);
+            break;
+        }
+        node = node
+            .get_mut(seg)
+            .and_then(|v| v.as_object_mut())
+            .ok_or_else(|| ConfigError(format!("config key `{seg}` in `{key}` is not a section")))?;
+    }
+    *config = serde_json::from_value(json)
+        .map_err(|e| ConfigError(format!("cannot set `{key}`: {e}")))?;
+    Ok(())
+}
+
+/// Reads one field of a serializable config by name (`/` or `.` reaches into sections).
+pub fn get_by_key<T: Serialize>(config: &T, key: &str) -> Option<serde_json::Value> {
+    let mut json = serde_json::to_value(config).ok()?;
+    for seg in key.split(['/', '.']) {
+        json = json.get(seg)?.clone();
+    }
+    Some(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cartpole() -> AlgorithmConfig {
+        AlgorithmConfig {
+            env: "CartPole-v1".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn set_by_key_sets_and_checks_types() {
+        let mut c = cartpole();
+        set_by_key(&mut c, "minibatch_size", json!(256)).unwrap();
+        assert_eq!(c.minibatch_size, 256);
+        set_by_key(&mut c, "model_config/fcnet_hiddens", json!([64, 64])).unwrap();
+        assert_eq!(c.model_config.fcnet_hiddens, vec![64, 64]);
+        set_by_key(&mut c, "rollout_fragment_length", json!(50)).unwrap();
+        assert_eq!(c.rollout_fragment_length, FragmentLength::Steps(50));
+        set_by_key(&mut c, "rollout_fragment_length", json!("auto")).unwrap();
+        assert_eq!(c.rollout_fragment_length, FragmentLength::Auto);
+        let e = set_by_key(&mut c, "minibatch_sise", json!(1)).unwrap_err();
+        assert!(e.0.contains("unknown config key `minibatch_sise`"), "{e}");
+        let e = set_by_key(&mut c, "minibatch_size", json!("big")).unwrap_err();
+        assert!(e.0.contains("minibatch_size"), "{e}");
+        assert_eq!(c.minibatch_size, 256, "a failed set leaves the config as it was");
+        assert_eq!(get_by_key(&c, "model_config.fcnet_hiddens"), Some(json!([64, 64])));
+    }
+
+    #[test]
+    fn validate_shows_the_arithmetic() {
+        let mut c = cartpole();
+        c.train_batch_size = 100;
+        c.minibatch_size = 128;
+        let e = c.validate().unwrap_err();
+        assert!(e.0.contains("minibatch_size = 128 > train_batch_size = 100"), "{e}");
+        c.minibatch_size = 64;
+        c.lr = 0.0;
+        assert!(c.validate().unwrap_err().0.contains("lr = 0"));
+        c.lr = 1e-3;
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn auto_fragment_length_splits_the_batch() {
+        let mut c = cartpole();
+        c.train_batch_size = 500;
+        assert_eq!(c.rollout_fragment_length(), 250);
+        c.num_env_runners = 0;
+        c.num_envs_per_env_runner = 4;
+        assert_eq!(c.rollout_fragment_length(), 125);
+    }
+}

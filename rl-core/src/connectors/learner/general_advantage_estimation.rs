@@ -1,0 +1,70 @@
+//! RLlib's `GeneralAdvantageEstimation` learner connector: value predictions for the whole
+//! batch, value targets by [`compute_value_targets`](super::gae::compute_value_targets),
+//! advantages standardized over the batch.
+
+use ndarray::Array1;
+use serde::{Deserialize, Serialize};
+
+use super::gae::{compute_value_targets, standardize};
+use super::{LearnerConnector, LearnerContext, LearnerData};
+use crate::connectors::{ConnectorError, ConnectorState, Named};
+
+/// Fills `vf_preds`, `value_targets` and (standardized) `advantages`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GeneralAdvantageEstimation {
+    /// Discount factor γ.
+    pub gamma: f32,
+    /// GAE's λ (RLlib's `lambda_`).
+    pub lambda: f32,
+}
+
+impl Named for GeneralAdvantageEstimation {
+    fn name(&self) -> &str {
+        "GeneralAdvantageEstimation"
+    }
+}
+impl ConnectorState for GeneralAdvantageEstimation {}
+
+#[typetag::serde]
+impl LearnerConnector for GeneralAdvantageEstimation {
+    fn process(
+        &mut self,
+        data: &mut LearnerData,
+        ctx: &mut LearnerContext<'_>,
+    ) -> Result<(), ConnectorError> {
+        let batch = &mut data.batch;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let values = ctx
+            .policy
+            .compute_values(batch.obs.view())
+            .map_err(|e| ConnectorError::BadInput {
+                connector: "GeneralAdvantageEstimation".into(),
+                reason: e.to_string(),
+            })?;
+        let as_slice = |a: &Array1<f32>| a.to_vec();
+        let targets = compute_value_targets(
+            &as_slice(&values),
+            &as_slice(&batch.rewards),
+            &batch.terminateds.to_vec(),
+            &batch.truncateds.to_vec(),
+            self.gamma,
+            self.lambda,
+        )
+        .ok_or_else(|| ConnectorError::BadInput {
+            connector: self.name().into(),
+            reason: format!(
+                "the module returned {} values for a batch of {} rows",
+                values.len(),
+                batch.len()
+            ),
+        })?;
+        let mut advantages: Vec<f32> = targets.iter().zip(&values).map(|(t, v)| t - v).collect();
+        standardize(&mut advantages);
+        batch.vf_preds = values;
+        batch.value_targets = Array1::from(targets);
+        batch.advantages = Array1::from(advantages);
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! Connector pipelines, as in RLlib's new API stack: three ordered lists of small
+//! transformations, each a serializable plugin (typetag) that users can insert, remove or
+//! replace.
+//!
+//! - [`env_to_module`]: env observations → the module's input batch
+//!   (batching, optional mean/std filter);
+//! - [`module_to_env`]: the module's action-distribution inputs → env actions
+//!   (sample or greedy, then unsquash/clip);
+//! - [`learner`]: episode chunks → a train batch (bootstrap step, batching, GAE,
+//!   advantage standardization, loss mask).
+
+pub mod env_to_module;
+pub mod learner;
+pub mod module_to_env;
+pub mod pipeline;
+
+pub use env_to_module::{EnvToModule, EnvToModuleBatch};
+pub use learner::{LearnerConnector, LearnerContext, LearnerData};
+pub use module_to_env::{ModuleToEnv, ModuleToEnvBatch};
+pub use pipeline::{Named, Pipeline};
+
+use crate::env::Space;
+use crate::Rng;
+
+/// Errors from connectors and pipeline edits.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectorError {
+    /// No connector of that name is in the pipeline.
+    #[error("no connector named `{name}` in the pipeline; present: {present:?}")]
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// The names in the pipeline.
+        present: Vec<String>,
+    },
+    /// The data a connector received does not fit what it expects.
+    #[error("connector `{connector}`: {reason}")]
+    BadInput {
+        /// The connector's name.
+        connector: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// What the env→module and module→env connectors may look at while they run.
+pub struct ConnectorContext<'a> {
+    /// Sample from the action distribution (training) or act greedily (evaluation).
+    pub explore: bool,
+    /// Whether stateful connectors (filters) update their statistics on this data.
+    pub update_stats: bool,
+    /// The env runner's RNG: the only source of randomness for sampling actions.
+    pub rng: &'a mut Rng,
+    /// The env's observation space.
+    pub observation_space: &'a Space,
+    /// The env's action space.
+    pub action_space: &'a Space,
+}
+
+/// State handling shared by every connector kind. Stateless connectors keep the defaults.
+pub trait ConnectorState {
+    /// The connector's state (e.g. filter statistics), saved in checkpoints and synced
+    /// between env runners. `None` for stateless connectors.
+    fn get_state(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// Restores a state from [`get_state`](ConnectorState::get_state).
+    fn set_state(&mut self, state: &serde_json::Value) -> Result<(), ConnectorError> {
+        let _ = state;
+        Ok(())
+    }
+
+    /// Merges the states of the same connector on several env runners (in runner order)
+    /// into this one, which then holds the synchronized state to broadcast.
+    fn merge_states(&mut self, states: &[serde_json::Value]) -> Result<(), ConnectorError> {
+        let _ = states;
+        Ok(())
+    }
+}

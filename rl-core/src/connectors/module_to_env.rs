@@ -1,0 +1,176 @@
+//! Module→env connectors: from the module's action-distribution inputs to env actions.
+
+use ndarray::Array2;
+use rl_nn::distributions::{ActionDistKind, Categorical, DiagGaussian};
+use serde::{Deserialize, Serialize};
+
+use super::{ConnectorContext, ConnectorError, ConnectorState, Named, Pipeline};
+use crate::env::{Space, Value};
+
+/// The data a module→env pipeline transforms, one row per env.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleToEnvBatch {
+    /// The kind of distribution `action_dist_inputs` parameterize.
+    pub dist_kind: Option<ActionDistKind>,
+    /// The module's action-distribution inputs (the input), rows × dist_dim.
+    pub action_dist_inputs: Array2<f32>,
+    /// The actions as the module chose them (stored in episodes; a discrete action as its
+    /// index), rows × act_dim.
+    pub actions: Array2<f32>,
+    /// Log-probability of each chosen action under the distribution.
+    pub action_logp: Vec<f32>,
+    /// The actions to send to the envs (after unsquashing/clipping).
+    pub env_actions: Vec<Value>,
+}
+
+/// One module→env transformation; a serializable plugin like every connector.
+#[typetag::serde(tag = "type")]
+pub trait ModuleToEnv: Named + ConnectorState + Send + Sync {
+    /// Transforms the batch in place.
+    fn process(
+        &mut self,
+        batch: &mut ModuleToEnvBatch,
+        ctx: &mut ConnectorContext<'_>,
+    ) -> Result<(), ConnectorError>;
+}
+
+impl Pipeline<dyn ModuleToEnv> {
+    /// Runs every connector in order.
+    pub fn run(
+        &mut self,
+        batch: &mut ModuleToEnvBatch,
+        ctx: &mut ConnectorContext<'_>,
+    ) -> Result<(), ConnectorError> {
+        self.connectors_mut()
+            .iter_mut()
+            .try_for_each(|c| c.process(batch, ctx))
+    }
+
+    /// RLlib's default module→env pipeline: get actions, then normalize and clip them.
+    pub fn default_module_to_env(normalize_actions: bool, clip_actions: bool) -> Self {
+        Pipeline::new(vec![
+            Box::new(GetActions),
+            Box::new(NormalizeAndClipActions {
+                normalize_actions,
+                clip_actions,
+            }),
+        ])
+    }
+}
+
+/// Samples an action from the distribution (`explore`) or takes the greedy one
+/// (argmax / mean), with its log-probability.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct GetActions;
+
+impl Named for GetActions {
+    fn name(&self) -> &str {
+        "GetActions"
+    }
+}
+impl ConnectorState for GetActions {}
+
+#[typetag::serde]
+impl ModuleToEnv for GetActions {
+    fn process(
+        &mut self,
+        batch: &mut ModuleToEnvBatch,
+        ctx: &mut ConnectorContext<'_>,
+    ) -> Result<(), ConnectorError> {
+        let bad = |reason: String| ConnectorError::BadInput {
+            connector: "GetActions".into(),
+            reason,
+        };
+        let kind = batch
+            .dist_kind
+            .ok_or_else(|| bad("the batch names no distribution kind".into()))?;
+        let n = batch.action_dist_inputs.nrows();
+        batch.action_logp.clear();
+        batch.env_actions.clear();
+        match kind {
+            ActionDistKind::Categorical => {
+                let start = match ctx.action_space {
+                    Space::Discrete { start, .. } => *start,
+                    other => return Err(bad(format!("a Categorical needs a Discrete action space, not {other:?}"))),
+                };
+                if batch.actions.dim() != (n, 1) {
+                    batch.actions = Array2::zeros((n, 1));
+                }
+                for (i, logits) in batch.action_dist_inputs.rows().into_iter().enumerate() {
+                    let dist = Categorical::new(logits);
+                    let a = if ctx.explore {
+                        dist.sample(ctx.rng)
+                    } else {
+                        dist.deterministic()
+                    };
+                    batch.actions[[i, 0]] = a as f32;
+                    batch.action_logp.push(dist.log_prob(a));
+                    batch.env_actions.push(Value::Discrete(a as i64 + start));
+                }
+            }
+            ActionDistKind::DiagGaussian => {
+                let d = batch.action_dist_inputs.ncols() / 2;
+                if batch.actions.dim() != (n, d) {
+                    batch.actions = Array2::zeros((n, d));
+                }
+                for (i, inputs) in batch.action_dist_inputs.rows().into_iter().enumerate() {
+                    let dist = DiagGaussian::from_inputs(inputs);
+                    let a = if ctx.explore {
+                        dist.sample(ctx.rng)
+                    } else {
+                        dist.deterministic()
+                    };
+                    batch.actions.row_mut(i).iter_mut().zip(&a).for_each(|(x, &y)| *x = y);
+                    batch.action_logp.push(dist.log_prob(&a));
+                    batch.env_actions.push(Value::Box(a));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// RLlib's `NormalizeAndClipActions`: with `normalize_actions` (the default), the module acts
+/// in `[-1, 1]` and actions are unsquashed to the `Box` space's bounds, then clipped to them;
+/// with `clip_actions` only, actions are clipped. Discrete actions pass through.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NormalizeAndClipActions {
+    /// Unsquash from `[-1, 1]` to the space's bounds (then clip).
+    pub normalize_actions: bool,
+    /// Clip to the space's bounds.
+    pub clip_actions: bool,
+}
+
+impl Named for NormalizeAndClipActions {
+    fn name(&self) -> &str {
+        "NormalizeAndClipActions"
+    }
+}
+impl ConnectorState for NormalizeAndClipActions {}
+
+#[typetag::serde]
+impl ModuleToEnv for NormalizeAndClipActions {
+    fn process(
+        &mut self,
+        batch: &mut ModuleToEnvBatch,
+        ctx: &mut ConnectorContext<'_>,
+    ) -> Result<(), ConnectorError> {
+        let Space::Box { low, high, .. } = ctx.action_space else {
+            return Ok(());
+        };
+        for action in batch.env_actions.iter_mut() {
+            if let Value::Box(a) = action {
+                for ((x, &lo), &hi) in a.iter_mut().zip(low).zip(high) {
+                    let bounded = lo.is_finite() && hi.is_finite();
+                    if self.normalize_actions && bounded {
+                        *x = lo + (*x + 1.0) * (hi - lo) / 2.0;
+                    }
+                    if self.normalize_actions || self.clip_actions {
+                        *x = x.clamp(lo, hi);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

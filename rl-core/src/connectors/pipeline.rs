@@ -1,0 +1,137 @@
+//! An ordered, named list of connectors that users can inspect and edit (RLlib's
+//! `ConnectorPipelineV2`: `insert_before`, `insert_after`, `append`, `prepend`, `remove`).
+
+use serde::{Deserialize, Serialize};
+
+use super::ConnectorError;
+
+/// What every connector kind shares: a name a pipeline can find it by.
+pub trait Named {
+    /// The connector's name (its type's name, e.g. `"GeneralAdvantageEstimation"`).
+    fn name(&self) -> &str;
+}
+
+/// An ordered list of connectors of one kind (`C` is `dyn EnvToModule`, `dyn ModuleToEnv`
+/// or `dyn LearnerConnector`). Serializes as a list of tagged connectors (typetag), so
+/// pipelines travel inside configs.
+#[derive(Serialize, Deserialize)]
+#[serde(transparent, bound(serialize = "Box<C>: Serialize", deserialize = "Box<C>: Deserialize<'de>"))]
+pub struct Pipeline<C: ?Sized> {
+    connectors: Vec<Box<C>>,
+}
+
+impl<C: ?Sized> Default for Pipeline<C> {
+    fn default() -> Self {
+        Pipeline { connectors: Vec::new() }
+    }
+}
+
+impl<C: ?Sized + Named> std::fmt::Debug for Pipeline<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+impl<C: ?Sized + Named> Pipeline<C> {
+    /// A pipeline of these connectors, in order.
+    pub fn new(connectors: Vec<Box<C>>) -> Self {
+        Pipeline { connectors }
+    }
+
+    /// The connectors' names, in order.
+    pub fn names(&self) -> Vec<&str> {
+        self.connectors.iter().map(|c| c.name()).collect()
+    }
+
+    /// Number of connectors.
+    pub fn len(&self) -> usize {
+        self.connectors.len()
+    }
+
+    /// Whether the pipeline has no connector.
+    pub fn is_empty(&self) -> bool {
+        self.connectors.is_empty()
+    }
+
+    /// The connectors, in order.
+    pub fn connectors(&self) -> &[Box<C>] {
+        &self.connectors
+    }
+
+    /// The connectors, in order, mutably (the pipeline runs them this way).
+    pub fn connectors_mut(&mut self) -> &mut [Box<C>] {
+        &mut self.connectors
+    }
+
+    fn position(&self, name: &str) -> Result<usize, ConnectorError> {
+        self.connectors
+            .iter()
+            .position(|c| c.name() == name)
+            .ok_or_else(|| ConnectorError::NotFound {
+                name: name.to_string(),
+                present: self.names().iter().map(|s| s.to_string()).collect(),
+            })
+    }
+
+    /// The first connector named `name`.
+    pub fn get(&self, name: &str) -> Option<&C> {
+        self.connectors.iter().find(|c| c.name() == name).map(|c| &**c)
+    }
+
+    /// The first connector named `name`, mutably.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut C> {
+        self.connectors
+            .iter_mut()
+            .find(|c| c.name() == name)
+            .map(|c| &mut **c)
+    }
+
+    /// Adds a connector at the end.
+    pub fn append(&mut self, connector: Box<C>) -> &mut Self {
+        self.connectors.push(connector);
+        self
+    }
+
+    /// Adds a connector at the start.
+    pub fn prepend(&mut self, connector: Box<C>) -> &mut Self {
+        self.connectors.insert(0, connector);
+        self
+    }
+
+    /// Inserts a connector before the one named `name`.
+    pub fn insert_before(&mut self, name: &str, connector: Box<C>) -> Result<&mut Self, ConnectorError> {
+        let i = self.position(name)?;
+        self.connectors.insert(i, connector);
+        Ok(self)
+    }
+
+    /// Inserts a connector after the one named `name`.
+    pub fn insert_after(&mut self, name: &str, connector: Box<C>) -> Result<&mut Self, ConnectorError> {
+        let i = self.position(name)?;
+        self.connectors.insert(i + 1, connector);
+        Ok(self)
+    }
+
+    /// Removes and returns the connector named `name`.
+    pub fn remove(&mut self, name: &str) -> Result<Box<C>, ConnectorError> {
+        let i = self.position(name)?;
+        Ok(self.connectors.remove(i))
+    }
+
+    /// Replaces the connector named `name`, returning the old one.
+    pub fn replace(&mut self, name: &str, connector: Box<C>) -> Result<Box<C>, ConnectorError> {
+        let i = self.position(name)?;
+        Ok(std::mem::replace(&mut self.connectors[i], connector))
+    }
+}
+
+impl<C: ?Sized + Named> Clone for Pipeline<C>
+where
+    Box<C>: Serialize + for<'de> Deserialize<'de>,
+{
+    /// Clones through serialization: every connector is a serializable plugin.
+    fn clone(&self) -> Self {
+        let value = serde_json::to_value(self).expect("connectors serialize to JSON");
+        serde_json::from_value(value).expect("connectors deserialize from their own JSON")
+    }
+}

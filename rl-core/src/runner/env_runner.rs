@@ -1,0 +1,333 @@
+//! `EnvRunner`: steps a vector of envs with a copy of the policy through the env→module and
+//! module→env pipelines and returns episode chunks (RLlib's `SingleAgentEnvRunner`).
+
+use ndarray::Array2;
+use rand::SeedableRng;
+
+use crate::connectors::{
+    ConnectorContext, EnvToModule, EnvToModuleBatch, ModuleToEnv, ModuleToEnvBatch, Pipeline,
+};
+use crate::env::{EnvSpec, Space, SyncVectorEnv, VectorEnv};
+use crate::episode::Episode;
+use crate::metrics::EpisodeStats;
+use crate::policy::Policy;
+use crate::seeding::derive_seed;
+use crate::Rng;
+
+use super::RunnerError;
+
+/// What one [`EnvRunner::sample`] call returns.
+#[derive(Clone, Debug, Default)]
+pub struct SampleOutput {
+    /// Episode chunks: those that ended during the call, then the cut-off running ones,
+    /// in env order.
+    pub episodes: Vec<Episode>,
+    /// Return and length of every episode that ended during the call.
+    pub finished: Vec<EpisodeStats>,
+    /// Env steps taken (all envs together).
+    pub env_steps: usize,
+}
+
+/// How an env runner is built.
+#[derive(Clone, Debug)]
+pub struct EnvRunnerSpec {
+    /// The env every sub-env is made from.
+    pub env: EnvSpec,
+    /// Sub-envs stepped together.
+    pub num_envs: usize,
+    /// Index of the runner in its group (seeds and episode ids derive from it).
+    pub index: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// Sample actions (training) or act greedily (evaluation).
+    pub explore: bool,
+    /// Whether stateful env→module connectors update their statistics.
+    pub update_connector_stats: bool,
+}
+
+/// Steps `num_envs` envs with its own policy copy and RNG; deterministic given its spec.
+pub struct EnvRunner {
+    spec: EnvRunnerSpec,
+    envs: SyncVectorEnv,
+    obs_space: Space,
+    act_space: Space,
+    policy: Box<dyn Policy>,
+    env_to_module: Pipeline<dyn EnvToModule>,
+    module_to_env: Pipeline<dyn ModuleToEnv>,
+    rng: Rng,
+    needs_reset: bool,
+    seeded: bool,
+    next_episode: u64,
+    chunks: Vec<Episode>,
+    returns: Vec<f64>,
+    lengths: Vec<usize>,
+    current_obs: Array2<f32>,
+    e2m: EnvToModuleBatch,
+    m2e: ModuleToEnvBatch,
+}
+
+impl std::fmt::Debug for EnvRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvRunner")
+            .field("index", &self.spec.index)
+            .field("num_envs", &self.spec.num_envs)
+            .field("env_to_module", &self.env_to_module)
+            .field("module_to_env", &self.module_to_env)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EnvRunner {
+    /// Builds the envs and takes the policy copy and pipelines.
+    pub fn new(
+        spec: EnvRunnerSpec,
+        policy: Box<dyn Policy>,
+        env_to_module: Pipeline<dyn EnvToModule>,
+        module_to_env: Pipeline<dyn ModuleToEnv>,
+    ) -> Result<Self, RunnerError> {
+        let envs = SyncVectorEnv::from_fn(spec.num_envs, |_| spec.env.make())?;
+        let obs_space = envs.single_observation_space().clone();
+        let act_space = envs.single_action_space().clone();
+        if obs_space.flat_dim() != policy.obs_dim() {
+            return Err(RunnerError::Mismatch(format!(
+                "the env's observations have {} numbers but the module takes {}",
+                obs_space.flat_dim(),
+                policy.obs_dim()
+            )));
+        }
+        let rng = Rng::seed_from_u64(derive_seed(spec.seed, &["env_runner_actions", &spec.index.to_string()]));
+        Ok(EnvRunner {
+            envs,
+            obs_space,
+            act_space,
+            policy,
+            env_to_module,
+            module_to_env,
+            rng,
+            needs_reset: true,
+            seeded: false,
+            next_episode: 0,
+            chunks: Vec::new(),
+            returns: Vec::new(),
+            lengths: Vec::new(),
+            current_obs: Array2::zeros((0, 0)),
+            e2m: EnvToModuleBatch::default(),
+            m2e: ModuleToEnvBatch::default(),
+            spec,
+        })
+    }
+
+    /// The runner's spec.
+    pub fn spec(&self) -> &EnvRunnerSpec {
+        &self.spec
+    }
+
+    /// The runner's policy copy.
+    pub fn policy(&self) -> &dyn Policy {
+        &*self.policy
+    }
+
+    /// The runner's policy copy, mutably (weights sync).
+    pub fn policy_mut(&mut self) -> &mut dyn Policy {
+        &mut *self.policy
+    }
+
+    /// The env→module pipeline (its connectors' states are synced across runners).
+    pub fn env_to_module(&self) -> &Pipeline<dyn EnvToModule> {
+        &self.env_to_module
+    }
+
+    /// The env→module pipeline, mutably.
+    pub fn env_to_module_mut(&mut self) -> &mut Pipeline<dyn EnvToModule> {
+        &mut self.env_to_module
+    }
+
+    /// The action RNG (saved in checkpoints).
+    pub fn rng(&self) -> &Rng {
+        &self.rng
+    }
+
+    fn new_episode_id(&mut self) -> u64 {
+        self.next_episode += 1;
+        ((self.spec.index as u64) << 40) | self.next_episode
+    }
+
+    /// Runs the env→module pipeline on `rows` flattened observations in `self.e2m.env_obs`.
+    fn process_obs(&mut self, rows: usize) -> Result<(), RunnerError> {
+        self.e2m.rows = rows;
+        let mut ctx = ConnectorContext {
+            explore: self.spec.explore,
+            update_stats: self.spec.update_connector_stats,
+            rng: &mut self.rng,
+            observation_space: &self.obs_space,
+            action_space: &self.act_space,
+        };
+        self.env_to_module.run(&mut self.e2m, &mut ctx)?;
+        Ok(())
+    }
+
+    /// Starts fresh episodes in every sub-env. The first call seeds the envs from the
+    /// run's seed; later calls continue their RNGs.
+    pub fn reset(&mut self) -> Result<(), RunnerError> {
+        let n = self.spec.num_envs;
+        let seed = (!self.seeded)
+            .then(|| derive_seed(self.spec.seed, &["env_runner_envs", &self.spec.index.to_string()]));
+        self.seeded = true;
+        let reset = self.envs.reset(seed, None)?;
+        self.e2m.env_obs.clear();
+        self.e2m.env_obs.extend_from_slice(reset.obs);
+        self.process_obs(n)?;
+        self.current_obs = self.e2m.obs.clone();
+        let (act_dim, dist_dim) = (self.act_dim(), self.policy.dist_dim());
+        self.chunks.clear();
+        for i in 0..n {
+            let id = self.new_episode_id();
+            let row = self.current_obs.row(i).to_vec();
+            self.chunks.push(Episode::new(id, 0, &row, act_dim, dist_dim));
+        }
+        self.returns = vec![0.0; n];
+        self.lengths = vec![0; n];
+        self.needs_reset = false;
+        Ok(())
+    }
+
+    fn act_dim(&self) -> usize {
+        match &self.act_space {
+            Space::Box { low, .. } => low.len(),
+            _ => 1,
+        }
+    }
+
+    /// One step of every sub-env. Ended chunks go to `out`.
+    fn step(&mut self, out: &mut SampleOutput) -> Result<(), RunnerError> {
+        let n = self.spec.num_envs;
+        let dist_inputs = if self.spec.explore {
+            self.policy.forward_exploration(self.current_obs.view())?
+        } else {
+            self.policy.forward_inference(self.current_obs.view())?
+        };
+        self.m2e.dist_kind = Some(self.policy.dist_kind());
+        self.m2e.action_dist_inputs = dist_inputs;
+        {
+            let mut ctx = ConnectorContext {
+                explore: self.spec.explore,
+                update_stats: self.spec.update_connector_stats,
+                rng: &mut self.rng,
+                observation_space: &self.obs_space,
+                action_space: &self.act_space,
+            };
+            self.module_to_env.run(&mut self.m2e, &mut ctx)?;
+        }
+        let step = self.envs.step(&self.m2e.env_actions)?;
+        // Observations after the step: the true final one where an episode ended.
+        let d = step.obs_dim;
+        self.e2m.env_obs.clear();
+        let mut ended = Vec::new();
+        let mut rewards = Vec::with_capacity(n);
+        let mut flags = Vec::with_capacity(n);
+        let mut reset_obs = Vec::new();
+        for i in 0..n {
+            rewards.push(step.rewards[i]);
+            flags.push((step.terminated[i], step.truncated[i]));
+            match step.final_obs(i) {
+                Some(fin) => {
+                    self.e2m.env_obs.extend_from_slice(fin);
+                    ended.push(i);
+                    reset_obs.extend_from_slice(step.obs_row(i));
+                }
+                None => self.e2m.env_obs.extend_from_slice(step.obs_row(i)),
+            }
+        }
+        debug_assert_eq!(self.e2m.env_obs.len(), n * d);
+        self.process_obs(n)?;
+        let next_obs = std::mem::take(&mut self.e2m.obs);
+        for i in 0..n {
+            let chunk = &mut self.chunks[i];
+            let act = self.m2e.actions.row(i);
+            let dist = self.m2e.action_dist_inputs.row(i);
+            chunk.add_step(
+                act.as_slice().expect("contiguous"),
+                self.m2e.action_logp[i],
+                dist.as_slice().expect("contiguous"),
+                rewards[i] as f32,
+                next_obs.row(i).as_slice().expect("contiguous"),
+            );
+            self.returns[i] += rewards[i];
+            self.lengths[i] += 1;
+        }
+        self.current_obs = next_obs;
+        if !ended.is_empty() {
+            self.e2m.env_obs = reset_obs;
+            self.process_obs(ended.len())?;
+            let (act_dim, dist_dim) = (self.act_dim(), self.policy.dist_dim());
+            for (k, &i) in ended.iter().enumerate() {
+                let id = self.new_episode_id();
+                let first = self.e2m.obs.row(k).to_vec();
+                let mut chunk = std::mem::replace(
+                    &mut self.chunks[i],
+                    Episode::new(id, 0, &first, act_dim, dist_dim),
+                );
+                (chunk.is_terminated, chunk.is_truncated) = flags[i];
+                out.episodes.push(chunk);
+                out.finished.push(EpisodeStats {
+                    episode_return: self.returns[i],
+                    length: self.lengths[i],
+                });
+                self.returns[i] = 0.0;
+                self.lengths[i] = 0;
+                self.current_obs.row_mut(i).assign(&self.e2m.obs.row(k));
+            }
+        }
+        out.env_steps += n;
+        Ok(())
+    }
+
+    /// Collects `steps_per_env` steps in every sub-env (RLlib's `truncate_episodes` mode):
+    /// episodes that end are returned whole-chunk, running ones are cut and continue in
+    /// the next call.
+    pub fn sample(&mut self, steps_per_env: usize) -> Result<SampleOutput, RunnerError> {
+        if self.needs_reset {
+            self.reset()?;
+        }
+        let mut out = SampleOutput::default();
+        for _ in 0..steps_per_env {
+            self.step(&mut out)?;
+        }
+        let (act_dim, dist_dim) = (self.act_dim(), self.policy.dist_dim());
+        for chunk in self.chunks.iter_mut() {
+            if chunk.is_empty() {
+                continue;
+            }
+            let next = Episode::new(chunk.id, chunk.t_started + chunk.len(), chunk.last_obs(), act_dim, dist_dim);
+            out.episodes.push(std::mem::replace(chunk, next));
+        }
+        Ok(out)
+    }
+
+    /// Runs fresh episodes until `num_episodes` have ended (evaluation with
+    /// `evaluation_duration_unit = "episodes"`); returns their statistics, in the order
+    /// they ended (ties in env order). Episodes still running afterwards are dropped.
+    pub fn sample_episodes(&mut self, num_episodes: usize) -> Result<SampleOutput, RunnerError> {
+        self.reset()?;
+        let mut out = SampleOutput::default();
+        while out.finished.len() < num_episodes {
+            self.step(&mut out)?;
+        }
+        out.finished.truncate(num_episodes);
+        out.episodes.truncate(num_episodes);
+        self.needs_reset = true;
+        Ok(out)
+    }
+
+    /// Runs fresh episodes for `steps` env steps in all (evaluation with
+    /// `evaluation_duration_unit = "timesteps"`); returns the episodes that ended.
+    pub fn sample_timesteps(&mut self, steps: usize) -> Result<SampleOutput, RunnerError> {
+        self.reset()?;
+        let mut out = SampleOutput::default();
+        while out.env_steps < steps {
+            self.step(&mut out)?;
+        }
+        self.needs_reset = true;
+        Ok(out)
+    }
+}
