@@ -1,9 +1,20 @@
 //! The environment wing: spaces, the [`Env`] trait (Gymnasium's contract), the time limit,
 //! the registry, vectorized envs and the env checker.
 
+pub mod checker;
+pub mod registry;
 pub mod space;
+pub mod time_limit;
+pub mod vector;
 
+pub use checker::{check_env, Violation};
+pub use registry::{
+    make, register, register_env, registered_envs, registration, EnvRegistration, EnvSpec,
+    RegistrationInfo,
+};
 pub use space::{Space, Value};
+pub use time_limit::TimeLimit;
+pub use vector::{SyncVectorEnv, VectorEnv, VectorStep};
 
 /// Extra information an env returns from `reset` and `step`, as Gymnasium's `info` dict.
 /// An empty map does not allocate.
@@ -20,6 +31,20 @@ pub struct StepResult {
     pub terminated: bool,
     /// The episode was cut short from outside the MDP, e.g. by the time limit.
     /// Both flags may be true on the same step.
+    pub truncated: bool,
+    /// Extra information.
+    pub info: Info,
+}
+
+/// What [`Env::step_into`] returns besides the observation it writes: a [`StepResult`]
+/// without its `obs`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StepOutcome {
+    /// The reward for the step (float64, as Gymnasium).
+    pub reward: f64,
+    /// The episode reached a terminal state of the MDP.
+    pub terminated: bool,
+    /// The episode was cut short from outside the MDP, e.g. by the time limit.
     pub truncated: bool,
     /// Extra information.
     pub info: Info,
@@ -86,6 +111,35 @@ pub trait Env: Send {
     ) -> Result<(Value, Info), EnvError>;
     /// Takes one step with `action`.
     fn step(&mut self, action: &Value) -> Result<StepResult, EnvError>;
+    /// Allocation-free form of [`Env::step`]: takes one step with `action` and writes the
+    /// observation, flattened as [`Space::flatten_into`] does (one-hot for `Discrete`), into
+    /// `obs_out`, whose length must be `observation_space().flat_dim()`.
+    ///
+    /// The default calls [`Env::step`] and flattens its observation; envs on a hot path
+    /// override it to skip the observation's allocation. Both must behave identically
+    /// ([`check_env`] compares them).
+    fn step_into(&mut self, action: &Value, obs_out: &mut [f32]) -> Result<StepOutcome, EnvError> {
+        let r = self.step(action)?;
+        self.observation_space().flatten_into(&r.obs, obs_out)?;
+        Ok(StepOutcome {
+            reward: r.reward,
+            terminated: r.terminated,
+            truncated: r.truncated,
+            info: r.info,
+        })
+    }
+    /// Allocation-free form of [`Env::reset`]: writes the flattened first observation into
+    /// `obs_out` (length `observation_space().flat_dim()`) and returns the info.
+    fn reset_into(
+        &mut self,
+        seed: Option<u64>,
+        options: Option<&serde_json::Value>,
+        obs_out: &mut [f32],
+    ) -> Result<Info, EnvError> {
+        let (obs, info) = self.reset(seed, options)?;
+        self.observation_space().flatten_into(&obs, obs_out)?;
+        Ok(info)
+    }
     /// The env's full internal state (physics and RNG), for checkpoints.
     /// Envs that cannot save themselves keep this default.
     fn save_state(&self) -> Result<serde_json::Value, EnvError> {
@@ -96,4 +150,60 @@ pub trait Env: Send {
         let _ = state;
         Err(EnvError::Unsupported("load_state".into()))
     }
+}
+
+impl<E: Env + ?Sized> Env for Box<E> {
+    fn observation_space(&self) -> &Space {
+        (**self).observation_space()
+    }
+    fn action_space(&self) -> &Space {
+        (**self).action_space()
+    }
+    fn reset(
+        &mut self,
+        seed: Option<u64>,
+        options: Option<&serde_json::Value>,
+    ) -> Result<(Value, Info), EnvError> {
+        (**self).reset(seed, options)
+    }
+    fn step(&mut self, action: &Value) -> Result<StepResult, EnvError> {
+        (**self).step(action)
+    }
+    fn step_into(&mut self, action: &Value, obs_out: &mut [f32]) -> Result<StepOutcome, EnvError> {
+        (**self).step_into(action, obs_out)
+    }
+    fn reset_into(
+        &mut self,
+        seed: Option<u64>,
+        options: Option<&serde_json::Value>,
+        obs_out: &mut [f32],
+    ) -> Result<Info, EnvError> {
+        (**self).reset_into(seed, options, obs_out)
+    }
+    fn save_state(&self) -> Result<serde_json::Value, EnvError> {
+        (**self).save_state()
+    }
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<(), EnvError> {
+        (**self).load_state(state)
+    }
+}
+
+/// Serializes an env's RNG for [`Env::save_state`]. `Pcg64` holds 128-bit integers, which
+/// `serde_json::Value` cannot, so the RNG is stored as a JSON string.
+pub fn rng_to_json(rng: &crate::Rng) -> Result<serde_json::Value, EnvError> {
+    serde_json::to_string(rng)
+        .map(serde_json::Value::String)
+        .map_err(|e| EnvError::Other(format!("could not serialize the RNG: {e}")))
+}
+
+/// Restores an RNG saved by [`rng_to_json`].
+pub fn rng_from_json(value: &serde_json::Value) -> Result<crate::Rng, EnvError> {
+    let s = value.as_str().ok_or_else(|| EnvError::InvalidArgument {
+        name: "rng".into(),
+        reason: format!("expected the string rng_to_json returns, got {value}"),
+    })?;
+    serde_json::from_str(s).map_err(|e| EnvError::InvalidArgument {
+        name: "rng".into(),
+        reason: format!("not an RNG saved by rng_to_json: {e}"),
+    })
 }
