@@ -1,0 +1,467 @@
+//! Low-level numeric kernels: matrix products (via the `gemm` crate, or a hand-written
+//! mat-vec for a few rows), a vectorizable `tanh`, and runtime CPU-feature dispatch.
+//!
+//! All slices are row-major and contiguous. The functions check that every index they
+//! touch is in bounds (cheap `assert!`s on sizes), so the `unsafe` calls inside are sound.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Batches with at most this many rows go through the mat-vec kernel instead of `gemm`.
+pub(crate) const SMALL_BATCH: usize = 4;
+
+/// Maximum number of threads the matrix products may use (1 = single-threaded).
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Sets how many threads rl-nn's matrix products may use (default 1). Values below 1
+/// count as 1. Products with fewer than ~2·10⁶ multiply-adds always run on one thread,
+/// where splitting costs more than it saves.
+pub fn set_num_threads(n: usize) {
+    THREADS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// How many threads rl-nn's matrix products may use (see [`set_num_threads`]).
+pub fn num_threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {
+    let t = num_threads();
+    if t > 1 && m.saturating_mul(n).saturating_mul(k) >= 2_000_000 {
+        gemm::Parallelism::Rayon(t)
+    } else {
+        gemm::Parallelism::None
+    }
+}
+
+/// Highest index touched by a strided `rows × cols` matrix (or `None` if empty).
+fn max_index(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
+    if rows == 0 || cols == 0 {
+        None
+    } else {
+        Some((rows - 1) * rs + (cols - 1) * cs)
+    }
+}
+
+/// A strided read-only matrix operand: `data[i * rs + j * cs]` is element `(i, j)`.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// A contiguous row-major `rows × cols` matrix.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Mat {
+            data,
+            rs: cols,
+            cs: 1,
+        }
+    }
+    /// The transpose of a contiguous row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Mat {
+            data,
+            rs: 1,
+            cs: cols,
+        }
+    }
+}
+
+/// `dst (m×n, row-major contiguous) = [dst +] lhs (m×k) · rhs (k×n)`.
+///
+/// `accumulate` adds to `dst` instead of overwriting it.
+pub(crate) fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: Mat<'_>,
+    rhs: Mat<'_>,
+) {
+    assert!(dst.len() >= m * n, "matmul: dst too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    if let Some(i) = max_index(m, k, lhs.rs, lhs.cs) {
+        assert!(i < lhs.data.len(), "matmul: lhs out of bounds");
+    }
+    if let Some(i) = max_index(k, n, rhs.rs, rhs.cs) {
+        assert!(i < rhs.data.len(), "matmul: rhs out of bounds");
+    }
+    // SAFETY: every index gemm touches was checked above; dst does not alias lhs or rhs
+    // (it is a unique borrow).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(m, n, k),
+        );
+    }
+}
+
+/// Fused linear layer: `y (b×out) = x (b×in) · Wᵀ + bias`, with `W` stored `[out, in]`.
+pub(crate) fn linear_forward(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    rows: usize,
+    n_in: usize,
+    n_out: usize,
+) {
+    assert!(x.len() >= rows * n_in && w.len() >= n_out * n_in && y.len() >= rows * n_out);
+    if let Some(b) = bias {
+        assert!(b.len() >= n_out);
+    }
+    if rows <= SMALL_BATCH {
+        for r in 0..rows {
+            matvec(
+                w,
+                &x[r * n_in..(r + 1) * n_in],
+                bias,
+                &mut y[r * n_out..(r + 1) * n_out],
+            );
+        }
+        return;
+    }
+    let y = &mut y[..rows * n_out];
+    match bias {
+        Some(b) => {
+            for row in y.chunks_exact_mut(n_out) {
+                row.copy_from_slice(&b[..n_out]);
+            }
+        }
+        None => y.fill(0.0),
+    }
+    matmul(
+        rows,
+        n_out,
+        n_in,
+        y,
+        true,
+        Mat::rows(x, n_in),
+        Mat::transposed(w, n_in),
+    );
+}
+
+/// `y[o] = bias[o] + Σᵢ w[o, i] · x[i]` with `w` row-major `[y.len(), x.len()]`.
+pub(crate) fn matvec(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+    let (n_in, n_out) = (x.len(), y.len());
+    assert!(w.len() >= n_in * n_out);
+    if let Some(b) = bias {
+        assert!(b.len() >= n_out);
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if n_in >= 16 && has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at runtime); sizes checked above.
+            unsafe { x86::matvec_avx2(w, x, bias, y) };
+            return;
+        }
+    }
+    matvec_scalar(w, x, bias, y);
+}
+
+fn matvec_scalar(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+    let n_in = x.len();
+    for (o, yo) in y.iter_mut().enumerate() {
+        let row = &w[o * n_in..(o + 1) * n_in];
+        let mut acc = [0.0f32; 8];
+        let chunks = n_in / 8;
+        for c in 0..chunks {
+            for l in 0..8 {
+                acc[l] += row[c * 8 + l] * x[c * 8 + l];
+            }
+        }
+        let mut s = acc.iter().sum::<f32>();
+        for i in chunks * 8..n_in {
+            s += row[i] * x[i];
+        }
+        *yo = s + bias.map_or(0.0, |b| b[o]);
+    }
+}
+
+/// Whether the CPU has AVX2 and FMA (cached by the standard library).
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    #[inline(always)]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps(v, 1);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
+        _mm_cvtss_f32(s)
+    }
+
+    /// AVX2/FMA mat-vec: four rows of `w` at a time, two 8-lane accumulators per row.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `w.len() >= x.len() * y.len()`, and `bias`, if
+    /// given, must hold at least `y.len()` values.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn matvec_avx2(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+        let (n_in, n_out) = (x.len(), y.len());
+        let xp = x.as_ptr();
+        let wp = w.as_ptr();
+        let n16 = n_in / 16 * 16;
+        let n8 = n_in / 8 * 8;
+        let mut o = 0;
+        while o + 4 <= n_out {
+            let r0 = wp.add(o * n_in);
+            let r1 = wp.add((o + 1) * n_in);
+            let r2 = wp.add((o + 2) * n_in);
+            let r3 = wp.add((o + 3) * n_in);
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+            );
+            let (mut b0, mut b1, mut b2, mut b3) = (
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+            );
+            let mut i = 0;
+            while i < n16 {
+                let xa = _mm256_loadu_ps(xp.add(i));
+                let xb = _mm256_loadu_ps(xp.add(i + 8));
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0.add(i)), xa, a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1.add(i)), xa, a1);
+                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2.add(i)), xa, a2);
+                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3.add(i)), xa, a3);
+                b0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0.add(i + 8)), xb, b0);
+                b1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1.add(i + 8)), xb, b1);
+                b2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2.add(i + 8)), xb, b2);
+                b3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3.add(i + 8)), xb, b3);
+                i += 16;
+            }
+            if i < n8 {
+                let xa = _mm256_loadu_ps(xp.add(i));
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0.add(i)), xa, a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1.add(i)), xa, a1);
+                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2.add(i)), xa, a2);
+                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3.add(i)), xa, a3);
+                i += 8;
+            }
+            let mut s = [
+                hsum(_mm256_add_ps(a0, b0)),
+                hsum(_mm256_add_ps(a1, b1)),
+                hsum(_mm256_add_ps(a2, b2)),
+                hsum(_mm256_add_ps(a3, b3)),
+            ];
+            while i < n_in {
+                let xi = *xp.add(i);
+                s[0] += *r0.add(i) * xi;
+                s[1] += *r1.add(i) * xi;
+                s[2] += *r2.add(i) * xi;
+                s[3] += *r3.add(i) * xi;
+                i += 1;
+            }
+            for (k, sk) in s.iter().enumerate() {
+                y[o + k] = sk + bias.map_or(0.0, |b| b[o + k]);
+            }
+            o += 4;
+        }
+        while o < n_out {
+            let r = wp.add(o * n_in);
+            let mut a = _mm256_setzero_ps();
+            let mut i = 0;
+            while i < n8 {
+                a = _mm256_fmadd_ps(_mm256_loadu_ps(r.add(i)), _mm256_loadu_ps(xp.add(i)), a);
+                i += 8;
+            }
+            let mut s = hsum(a);
+            while i < n_in {
+                s += *r.add(i) * *xp.add(i);
+                i += 1;
+            }
+            y[o] = s + bias.map_or(0.0, |b| b[o]);
+            o += 1;
+        }
+    }
+}
+
+/// `tanh` accurate to a few ulp (Eigen's rational approximation, clamped at ±7.905,
+/// identity below 4·10⁻⁴), branch-free so loops over it vectorize.
+#[inline(always)]
+pub fn tanh_f32(x: f32) -> f32 {
+    const C: f32 = 7.905_311;
+    const A1: f32 = 4.893_524_6e-3;
+    const A3: f32 = 6.372_619_3e-4;
+    const A5: f32 = 1.485_722_4e-5;
+    const A7: f32 = 5.122_297e-8;
+    const A9: f32 = -8.604_672e-11;
+    const A11: f32 = 2.000_188e-13;
+    const A13: f32 = -2.760_768_5e-16;
+    const B0: f32 = 4.893_525e-3;
+    const B2: f32 = 2.268_434_6e-3;
+    const B4: f32 = 1.185_347_1e-4;
+    const B6: f32 = 1.198_258_4e-6;
+    let tiny = x.abs() < 4e-4;
+    let c = x.clamp(-C, C);
+    let x2 = c * c;
+    let mut p = A13;
+    p = p * x2 + A11;
+    p = p * x2 + A9;
+    p = p * x2 + A7;
+    p = p * x2 + A5;
+    p = p * x2 + A3;
+    p = p * x2 + A1;
+    p *= c;
+    let mut q = B6;
+    q = q * x2 + B4;
+    q = q * x2 + B2;
+    q = q * x2 + B0;
+    if tiny {
+        x
+    } else {
+        p / q
+    }
+}
+
+#[inline(always)]
+fn tanh_slice_generic(xs: &mut [f32]) {
+    for v in xs.iter_mut() {
+        *v = tanh_f32(*v);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tanh_slice_avx2(xs: &mut [f32]) {
+    tanh_slice_generic(xs)
+}
+
+/// Applies [`tanh_f32`] to every element, vectorized (AVX2 when available).
+pub fn tanh_inplace(xs: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx2_fma() {
+            // SAFETY: AVX2 and FMA are available (checked at runtime).
+            unsafe { tanh_slice_avx2(xs) };
+            return;
+        }
+    }
+    tanh_slice_generic(xs)
+}
+
+/// Applies an activation in place.
+pub(crate) fn relu_inplace(xs: &mut [f32]) {
+    for v in xs.iter_mut() {
+        *v = if *v <= 0.0 { 0.0 } else { *v };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tanh_is_accurate() {
+        let mut worst = 0.0f64;
+        let mut x = -12.0f64;
+        while x < 12.0 {
+            let t = tanh_f32(x as f32) as f64;
+            let r = (x as f32 as f64).tanh();
+            let err = (t - r).abs() / r.abs().max(1e-30);
+            worst = worst.max(err);
+            x += 1.37e-4;
+        }
+        assert!(worst < 1e-6, "worst relative error {worst}");
+        let mut v: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.013).collect();
+        let want: Vec<f32> = v.iter().map(|&x| tanh_f32(x)).collect();
+        tanh_inplace(&mut v);
+        assert_eq!(v, want);
+    }
+
+    #[test]
+    fn matvec_matches_scalar() {
+        for &(n_in, n_out) in &[(4, 256), (256, 256), (256, 2), (33, 7), (17, 1)] {
+            let w: Vec<f32> = (0..n_in * n_out)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+                .collect();
+            let x: Vec<f32> = (0..n_in)
+                .map(|i| ((i * 13 % 29) as f32 - 14.0) / 14.0)
+                .collect();
+            let b: Vec<f32> = (0..n_out).map(|i| i as f32 * 0.1).collect();
+            let mut y1 = vec![0.0; n_out];
+            let mut y2 = vec![0.0; n_out];
+            matvec(&w, &x, Some(&b), &mut y1);
+            matvec_scalar(&w, &x, Some(&b), &mut y2);
+            for (a, b) in y1.iter().zip(&y2) {
+                assert!((a - b).abs() < 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn linear_small_and_large_agree() {
+        let (n_in, n_out) = (37, 19);
+        let w: Vec<f32> = (0..n_in * n_out)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let b: Vec<f32> = (0..n_out).map(|i| i as f32 * 0.1).collect();
+        for rows in [1, 3, 4, 5, 9] {
+            let x: Vec<f32> = (0..rows * n_in)
+                .map(|i| ((i * 13 % 29) as f32 - 14.0) / 14.0)
+                .collect();
+            let mut y = vec![0.0; rows * n_out];
+            linear_forward(&x, &w, Some(&b), &mut y, rows, n_in, n_out);
+            for r in 0..rows {
+                for o in 0..n_out {
+                    let want: f32 = b[o]
+                        + (0..n_in)
+                            .map(|i| x[r * n_in + i] * w[o * n_in + i])
+                            .sum::<f32>();
+                    let got = y[r * n_out + o];
+                    assert!(
+                        (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                        "{got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
