@@ -1,9 +1,25 @@
 //! `rl-core`: the traits and machinery of an RLlib-style reinforcement-learning framework.
 //!
-//! Its folders are its wings:
+//! Its folders are its wings, in the order one training iteration flows through them:
 //! - [`env`]: spaces, the `Env` trait, time limits, the registry, vectorized envs, `check_env`;
+//! - [`runner`]: env runners stepping envs through the connector pipelines into
+//!   [`episode`] chunks, and the group that runs them on threads;
+//! - [`connectors`]: the env→module, module→env and learner pipelines (batching, GAE, …);
+//! - [`learner`]: the train batch, minibatches, the `Learner` trait;
+//! - [`algorithm`]: configs, the `Algorithm` trait, errors;
+//! - [`metrics`]: smoothed episode statistics, result dicts, Tune's trial files.
+//!
+//! [`policy`] holds the `Policy` trait (RLlib's RLModule) they all talk to.
 
+pub mod algorithm;
+pub mod connectors;
 pub mod env;
+pub mod episode;
+pub mod learner;
+pub mod metrics;
+pub mod policy;
+pub mod runner;
+pub mod seeding;
 pub mod testing;
 
 /// The workspace's seeded, serializable random-number generator (the same type as `rl_nn::Rng`).

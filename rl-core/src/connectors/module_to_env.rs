@@ -1,7 +1,7 @@
 //! Module→env connectors: from the module's action-distribution inputs to env actions.
 
 use ndarray::Array2;
-use rl_nn::distributions::{ActionDistKind, Categorical, DiagGaussian};
+use rl_nn::distributions::ActionDistKind;
 use serde::{Deserialize, Serialize};
 
 use super::{ConnectorContext, ConnectorError, ConnectorState, Named, Pipeline};
@@ -85,46 +85,32 @@ impl ModuleToEnv for GetActions {
             .dist_kind
             .ok_or_else(|| bad("the batch names no distribution kind".into()))?;
         let n = batch.action_dist_inputs.nrows();
+        let width = kind.action_width(batch.action_dist_inputs.ncols());
+        let start = match (kind, ctx.action_space) {
+            (ActionDistKind::Categorical, Space::Discrete { start, .. }) => *start,
+            (ActionDistKind::DiagGaussian, Space::Box { .. }) => 0,
+            (kind, space) => {
+                return Err(bad(format!("a {kind:?} distribution does not fit the action space {space:?}")))
+            }
+        };
+        if batch.actions.dim() != (n, width) {
+            batch.actions = Array2::zeros((n, width));
+        }
         batch.action_logp.clear();
         batch.env_actions.clear();
-        match kind {
-            ActionDistKind::Categorical => {
-                let start = match ctx.action_space {
-                    Space::Discrete { start, .. } => *start,
-                    other => return Err(bad(format!("a Categorical needs a Discrete action space, not {other:?}"))),
-                };
-                if batch.actions.dim() != (n, 1) {
-                    batch.actions = Array2::zeros((n, 1));
-                }
-                for (i, logits) in batch.action_dist_inputs.rows().into_iter().enumerate() {
-                    let dist = Categorical::new(logits);
-                    let a = if ctx.explore {
-                        dist.sample(ctx.rng)
-                    } else {
-                        dist.deterministic()
-                    };
-                    batch.actions[[i, 0]] = a as f32;
-                    batch.action_logp.push(dist.log_prob(a));
-                    batch.env_actions.push(Value::Discrete(a as i64 + start));
-                }
+        for (inputs, mut action) in batch.action_dist_inputs.rows().into_iter().zip(batch.actions.rows_mut()) {
+            let action = action.as_slice_mut().expect("fresh arrays are contiguous");
+            let logp = if ctx.explore {
+                kind.sample_into(inputs, ctx.rng, action)
+            } else {
+                kind.deterministic_into(inputs, action)
             }
-            ActionDistKind::DiagGaussian => {
-                let d = batch.action_dist_inputs.ncols() / 2;
-                if batch.actions.dim() != (n, d) {
-                    batch.actions = Array2::zeros((n, d));
-                }
-                for (i, inputs) in batch.action_dist_inputs.rows().into_iter().enumerate() {
-                    let dist = DiagGaussian::from_inputs(inputs);
-                    let a = if ctx.explore {
-                        dist.sample(ctx.rng)
-                    } else {
-                        dist.deterministic()
-                    };
-                    batch.actions.row_mut(i).iter_mut().zip(&a).for_each(|(x, &y)| *x = y);
-                    batch.action_logp.push(dist.log_prob(&a));
-                    batch.env_actions.push(Value::Box(a));
-                }
-            }
+            .map_err(|e| bad(e.to_string()))?;
+            batch.action_logp.push(logp);
+            batch.env_actions.push(match kind {
+                ActionDistKind::Categorical => Value::Discrete(action[0] as i64 + start),
+                ActionDistKind::DiagGaussian => Value::Box(action.to_vec()),
+            });
         }
         Ok(())
     }
