@@ -1,0 +1,266 @@
+//! Env runners and connector pipelines on a small env of this test's own.
+
+use ndarray::{Array1, Array2, ArrayView2};
+use rl_core::connectors::{
+    ConnectorContext, ConnectorError, ConnectorState, EnvToModule, EnvToModuleBatch, LearnerContext, LearnerData,
+    Named, Pipeline,
+};
+use rl_core::env::{register, Env, EnvError, EnvRegistration, EnvSpec, Info, Space, StepResult, Value};
+use rl_core::policy::{Policy, PolicyError};
+use rl_core::runner::{EnvRunner, EnvRunnerGroup, EnvRunnerSpec};
+use rl_nn::ActionDistKind;
+use serde::{Deserialize, Serialize};
+
+/// A chain: start at 0, action 1 moves right (+1 reward), 0 stays (0 reward); reaching 3
+/// terminates. Registered with a time limit of 5 steps.
+struct Chain {
+    pos: i32,
+    obs_space: Space,
+    act_space: Space,
+}
+
+impl Chain {
+    fn new() -> Self {
+        Chain {
+            pos: 0,
+            obs_space: Space::box_(vec![0.0], vec![3.0], vec![1]).unwrap(),
+            act_space: Space::discrete(2).unwrap(),
+        }
+    }
+}
+
+impl Env for Chain {
+    fn observation_space(&self) -> &Space {
+        &self.obs_space
+    }
+    fn action_space(&self) -> &Space {
+        &self.act_space
+    }
+    fn reset(&mut self, _seed: Option<u64>, _o: Option<&serde_json::Value>) -> Result<(Value, Info), EnvError> {
+        self.pos = 0;
+        Ok((Value::Box(vec![0.0]), Info::new()))
+    }
+    fn step(&mut self, action: &Value) -> Result<StepResult, EnvError> {
+        let right = matches!(action, Value::Discrete(1));
+        self.pos += i32::from(right);
+        Ok(StepResult {
+            obs: Value::Box(vec![self.pos as f32]),
+            reward: if right { 1.0 } else { 0.0 },
+            terminated: self.pos >= 3,
+            truncated: false,
+            info: Info::new(),
+        })
+    }
+}
+
+fn register_chain() -> EnvSpec {
+    register(EnvRegistration::new("TestChain-v0", |_| Ok(Box::new(Chain::new()) as Box<dyn Env>)).max_episode_steps(5));
+    EnvSpec::new("TestChain-v0")
+}
+
+/// Uniform over two actions; value = 10 × observation.
+#[derive(Clone)]
+struct Uniform;
+
+impl Policy for Uniform {
+    fn dist_kind(&self) -> ActionDistKind {
+        ActionDistKind::Categorical
+    }
+    fn obs_dim(&self) -> usize {
+        1
+    }
+    fn dist_dim(&self) -> usize {
+        2
+    }
+    fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, PolicyError> {
+        Ok(Array2::zeros((obs.nrows(), 2)))
+    }
+    fn forward_exploration(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, PolicyError> {
+        Ok(Array2::zeros((obs.nrows(), 2)))
+    }
+    fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, PolicyError> {
+        Ok(obs.column(0).mapv(|x| 10.0 * x))
+    }
+    fn num_trainable_parameters(&self) -> usize {
+        0
+    }
+    fn get_weights(&self) -> Vec<f32> {
+        Vec::new()
+    }
+    fn set_weights(&mut self, _w: &[f32]) -> Result<(), PolicyError> {
+        Ok(())
+    }
+    fn clone_policy(&self) -> Box<dyn Policy> {
+        Box::new(self.clone())
+    }
+}
+
+/// A user-written connector: scales observations. A plugin like the built-in ones.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ScaleObs {
+    factor: f32,
+}
+impl Named for ScaleObs {
+    fn name(&self) -> &str {
+        "ScaleObs"
+    }
+}
+impl ConnectorState for ScaleObs {}
+#[typetag::serde]
+impl EnvToModule for ScaleObs {
+    fn process(&mut self, batch: &mut EnvToModuleBatch, _ctx: &mut ConnectorContext<'_>) -> Result<(), ConnectorError> {
+        batch.obs.mapv_inplace(|x| x * self.factor);
+        Ok(())
+    }
+}
+
+fn runner(env: &EnvSpec, index: usize, num_envs: usize, e2m: Pipeline<dyn EnvToModule>) -> EnvRunner {
+    EnvRunner::new(
+        EnvRunnerSpec {
+            env: env.clone(),
+            num_envs,
+            index,
+            seed: 7,
+            explore: true,
+            update_connector_stats: true,
+        },
+        Box::new(Uniform),
+        e2m,
+        Pipeline::default_module_to_env(true, false),
+    )
+    .unwrap()
+}
+
+#[test]
+fn chunks_cover_every_step_and_continue_across_calls() {
+    let env = register_chain();
+    let mut r = runner(&env, 0, 2, Pipeline::default_env_to_module(false));
+    let first = r.sample(7).unwrap();
+    assert_eq!(first.env_steps, 14);
+    assert_eq!(first.episodes.iter().map(|e| e.len()).sum::<usize>(), 14);
+    for ep in &first.episodes {
+        assert_eq!(ep.observations.len(), ep.len() + 1);
+        assert_eq!(ep.rewards.iter().sum::<f32>(), ep.obs(ep.len())[0] - ep.obs(0)[0]);
+        if ep.is_terminated {
+            assert_eq!(ep.last_obs(), &[3.0]);
+        }
+        if ep.is_truncated {
+            assert_eq!(ep.t_started + ep.len(), 5, "truncated by the 5-step limit");
+        }
+    }
+    let finished: usize = first.episodes.iter().filter(|e| e.is_done()).count();
+    assert_eq!(finished, first.finished.len());
+    // Running chunks continue in the next call with the same id, where they left off.
+    let cut: Vec<_> = first.episodes.iter().filter(|e| !e.is_done()).collect();
+    assert_eq!(cut.len(), 2, "one running chunk per env is cut");
+    let second = r.sample(3).unwrap();
+    for c in cut {
+        let next = second.episodes.iter().find(|e| e.id == c.id).expect("continued");
+        assert_eq!(next.t_started, c.t_started + c.len());
+        assert_eq!(next.obs(0), c.last_obs());
+    }
+}
+
+#[test]
+fn group_results_do_not_depend_on_threads() {
+    let env = register_chain();
+    let make = |parallel| {
+        let runners = (0..3)
+            .map(|i| runner(&env, i, 2, Pipeline::default_env_to_module(false)))
+            .collect();
+        EnvRunnerGroup::new(runners, parallel)
+    };
+    let (mut seq, mut par) = (make(false), make(true));
+    for _ in 0..3 {
+        let (a, b) = (seq.sample(6).unwrap(), par.sample(6).unwrap());
+        assert_eq!(a.episodes, b.episodes);
+        assert_eq!(a.finished, b.finished);
+    }
+    // Different runners use different RNG streams.
+    let out = make(false).sample(20).unwrap();
+    let per_runner: Vec<Vec<f32>> = (0..3)
+        .map(|i| {
+            out.episodes
+                .iter()
+                .filter(|e| e.id >> 40 == i)
+                .flat_map(|e| e.actions.clone())
+                .collect()
+        })
+        .collect();
+    assert_ne!(per_runner[0], per_runner[1]);
+}
+
+#[test]
+fn learner_pipeline_builds_masked_batch_with_gae() {
+    let env = register_chain();
+    let mut r = runner(&env, 0, 1, Pipeline::default_env_to_module(false));
+    let out = r.sample(12).unwrap();
+    let n_chunks = out.episodes.len();
+    let mut data = LearnerData {
+        episodes: out.episodes.clone(),
+        ..Default::default()
+    };
+    let mut policy = Uniform;
+    Pipeline::default_ppo_learner(0.5, 1.0)
+        .run(&mut data, &mut LearnerContext { policy: &mut policy })
+        .unwrap();
+    let b = &data.batch;
+    assert_eq!(b.len(), 12 + n_chunks, "one bootstrap row per chunk");
+    assert_eq!(b.num_masked_rows(), 12);
+    let mean: f32 = b.advantages.iter().sum::<f32>() / b.len() as f32;
+    assert!(mean.abs() < 1e-5, "advantages are standardized");
+    // Check the value targets of each chunk by hand: λ = 1 returns, bootstrapped with
+    // V(final obs) = 10 × obs unless terminated.
+    let mut row = 0;
+    for ep in &out.episodes {
+        let n = ep.len();
+        let bootstrap = if ep.is_terminated { 0.0 } else { 10.0 * ep.last_obs()[0] };
+        let mut g = bootstrap;
+        for t in (0..n).rev() {
+            g = ep.rewards[t] + 0.5 * g;
+            assert!((b.value_targets[row + t] - g).abs() < 1e-5, "chunk {} step {t}", ep.id);
+        }
+        assert!(!b.loss_mask[row + n], "extra step masked");
+        assert_eq!(b.terminateds[row + n - 1], ep.is_terminated);
+        row += n + 1;
+    }
+}
+
+#[test]
+fn user_connector_is_a_serializable_plugin() {
+    let env = register_chain();
+    let mut e2m = Pipeline::default_env_to_module(true);
+    e2m.insert_after("BatchObservations", Box::new(ScaleObs { factor: 2.0 })).unwrap();
+    assert_eq!(e2m.names(), ["BatchObservations", "ScaleObs", "MeanStdFilter"]);
+    let json = serde_json::to_string(&e2m).unwrap();
+    assert!(json.contains("\"ScaleObs\""), "{json}");
+    let back: Pipeline<dyn EnvToModule> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.names(), e2m.names());
+    e2m.remove("MeanStdFilter").unwrap();
+    assert!(e2m.remove("MeanStdFilter").is_err());
+    let mut r = runner(&env, 0, 1, e2m);
+    let out = r.sample(4).unwrap();
+    for ep in &out.episodes {
+        for t in 0..=ep.len() {
+            let x = ep.obs(t)[0];
+            assert_eq!(x % 2.0, 0.0, "observations were doubled: {x}");
+        }
+    }
+}
+
+#[test]
+fn mean_std_filter_states_merge_across_runners() {
+    let env = register_chain();
+    let runners = (0..2)
+        .map(|i| runner(&env, i, 1, Pipeline::default_env_to_module(true)))
+        .collect();
+    let mut group = EnvRunnerGroup::new(runners, true);
+    let out = group.sample(10).unwrap();
+    let states = group.sync_connector_states().unwrap();
+    let filter = states[1].as_ref().expect("the filter has state");
+    // Every observation the runners filtered counts once: 10 steps + 1 reset obs per
+    // runner, plus one reset obs per finished episode.
+    let expected = 2 * 11 + out.finished.len() as u64;
+    assert_eq!(filter["synced"]["count"], serde_json::json!(expected));
+    assert_eq!(filter["delta"]["count"], serde_json::json!(0));
+}
