@@ -15,7 +15,7 @@ pub enum Value {
     /// An element of a [`Space::Discrete`].
     Discrete(i64),
     /// An element of a [`Space::Box`], flattened row-major.
-    Box(Vec<f32>),
+    Box(#[serde(with = "nonfinite_f32_vec")] Vec<f32>),
 }
 
 /// A set of observations or actions, as in `gymnasium.spaces`.
@@ -33,8 +33,10 @@ pub enum Space {
     /// `low` and `high` are flattened row-major and may hold infinities.
     Box {
         /// Lower bounds, one per element.
+        #[serde(with = "nonfinite_f32_vec")]
         low: Vec<f32>,
         /// Upper bounds, one per element.
+        #[serde(with = "nonfinite_f32_vec")]
         high: Vec<f32>,
         /// The shape; the product of its dimensions equals `low.len()`.
         shape: Vec<usize>,
@@ -42,6 +44,60 @@ pub enum Space {
 }
 
 use rand::Rng as _;
+
+/// Serde for `Vec<f32>` that survives JSON: in human-readable formats, infinities and NaN
+/// (which JSON cannot hold) are written as the strings `"inf"`, `"-inf"` and `"nan"`.
+mod nonfinite_f32_vec {
+    use serde::de::Error as _;
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f32], s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return v.serialize(s);
+        }
+        let mut seq = s.serialize_seq(Some(v.len()))?;
+        for x in v {
+            if x.is_finite() {
+                seq.serialize_element(x)?;
+            } else if x.is_nan() {
+                seq.serialize_element("nan")?;
+            } else if *x > 0.0 {
+                seq.serialize_element("inf")?;
+            } else {
+                seq.serialize_element("-inf")?;
+            }
+        }
+        seq.end()
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum F {
+        N(f32),
+        S(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        if !d.is_human_readable() {
+            return Vec::<f32>::deserialize(d);
+        }
+        Vec::<F>::deserialize(d)?
+            .into_iter()
+            .map(|f| match f {
+                F::N(x) => Ok(x),
+                F::S(s) => match s.to_ascii_lowercase().as_str() {
+                    "inf" | "+inf" | "infinity" | "+infinity" => Ok(f32::INFINITY),
+                    "-inf" | "-infinity" => Ok(f32::NEG_INFINITY),
+                    "nan" => Ok(f32::NAN),
+                    _ => Err(D::Error::custom(format!(
+                        "expected a number or one of \"inf\", \"-inf\", \"nan\", got {s:?}"
+                    ))),
+                },
+            })
+            .collect()
+    }
+}
 use rand_distr::{Distribution, Exp1, StandardNormal};
 
 use crate::env::EnvError;
