@@ -1,0 +1,135 @@
+//! The seed run: RLlib's PPO on CartPole-v1 with the user's config, in Rust.
+//!
+//! ```sh
+//! cargo run --release --example cartpole_ppo -- [--iterations N] [--seed S] [--output DIR]
+//! ```
+//!
+//! Prints a block per iteration like the user's RLlib script, evaluation results every 10
+//! iterations, and the output directory holding Tune's trial files
+//! (`params.json`, `result.json`, `progress.csv`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rl::algos::{Algorithm, PPOConfig};
+use rl::core::metrics::{get_path, ResultDict};
+
+struct Args {
+    iterations: usize,
+    seed: u64,
+    output: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        iterations: 100,
+        seed: 0,
+        output: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match flag.as_str() {
+            "--iterations" => {
+                args.iterations = value("--iterations")?
+                    .parse()
+                    .map_err(|e| format!("--iterations: {e}"))?
+            }
+            "--seed" => args.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--output" => args.output = Some(PathBuf::from(value("--output")?)),
+            "-h" | "--help" => {
+                return Err("usage: cartpole_ppo [--iterations N] [--seed S] [--output DIR]".into())
+            }
+            other => return Err(format!("unknown argument `{other}`; try --help")),
+        }
+    }
+    Ok(args)
+}
+
+/// The user's RLlib config, verbatim.
+fn seed_config(seed: u64) -> PPOConfig {
+    PPOConfig::new()
+        .environment("CartPole-v1")
+        .env_runners(|r| r.num_env_runners(2))
+        .training(|t| {
+            t.train_batch_size(500)
+                .lr(0.0003)
+                .gamma(0.99)
+                .minibatch_size(128)
+                .num_epochs(5)
+        })
+        .evaluation(|e| e.evaluation_interval(Some(10)).evaluation_duration(10))
+        .debugging(Some(seed))
+}
+
+fn num(r: &ResultDict, path: &str) -> f64 {
+    get_path(r, path).and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
+}
+
+fn print_iteration(r: &ResultDict) {
+    println!("=== Iteration {} ===", num(r, "training_iteration"));
+    println!(
+        "Episode Reward: {:.2} (min: {}, max: {})",
+        num(r, "env_runners/episode_return_mean"),
+        num(r, "env_runners/episode_return_min"),
+        num(r, "env_runners/episode_return_max")
+    );
+    let l = |k: &str| num(r, &format!("learners/default_policy/{k}"));
+    println!("Policy Loss: {:.4}", l("policy_loss"));
+    println!("Value Loss: {:.4}", l("vf_loss"));
+    println!("Total Loss: {:.4}", l("total_loss"));
+    println!("Entropy: {:.4}", l("entropy"));
+    println!("KL Divergence: {:.4}", l("mean_kl_loss"));
+    println!("VF Explained Variance: {:.4}", l("vf_explained_var"));
+    println!("Total Steps Trained: {}", num(r, "num_env_steps_trained_lifetime"));
+    if get_path(r, "evaluation").is_some() {
+        println!(
+            "Evaluation Reward: {:.2} (min: {}, max: {}) over {} episodes",
+            num(r, "evaluation/env_runners/episode_return_mean"),
+            num(r, "evaluation/env_runners/episode_return_min"),
+            num(r, "evaluation/env_runners/episode_return_max"),
+            num(r, "evaluation/env_runners/num_episodes")
+        );
+    }
+    println!("Time: {:.3} s", num(r, "time_this_iter_s"));
+    println!();
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let config = seed_config(args.seed);
+    let mut algo = config.build()?;
+    let output = args.output.unwrap_or_else(|| {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        PathBuf::from(format!("runs/PPO_CartPole-v1_seed{}_{now}", args.seed))
+    });
+    let dir = algo.log_to(&output)?;
+    for _ in 0..args.iterations {
+        let result = algo.train()?;
+        print_iteration(&result);
+    }
+    println!(
+        "Trained {} iterations in {:.2} s; results in {}",
+        algo.iteration(),
+        algo.counters().time_total_s,
+        dir.display()
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! `PPOConfig`: RLlib's PPO config with its builder method groups, names and defaults.
+
+use rl_core::algorithm::{self, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength};
+use serde::{Deserialize, Serialize};
+
+/// PPO's configuration: the shared [`AlgorithmConfig`] plus PPO's own settings, flat and
+/// serializable, every field under its RLlib name.
+///
+/// ```
+/// use rl_algos::PPOConfig;
+/// let config = PPOConfig::new()
+///     .environment("CartPole-v1")
+///     .env_runners(|r| r.num_env_runners(2))
+///     .training(|t| t.train_batch_size(500).lr(3e-4).gamma(0.99).minibatch_size(128).num_epochs(5))
+///     .evaluation(|e| e.evaluation_interval(Some(10)).evaluation_duration(10));
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PPOConfig {
+    /// Settings every algorithm shares (env, env runners, training basics, evaluation, …).
+    #[serde(flatten)]
+    pub base: AlgorithmConfig,
+    /// GAE's λ (RLlib's `lambda_`; PPO default 1.0).
+    pub lambda_: f64,
+    /// Surrogate clipping ε (default 0.3).
+    pub clip_param: f64,
+    /// Clip the squared value error at this (default 10.0).
+    pub vf_clip_param: f64,
+    /// Weight of the value loss (default 1.0).
+    pub vf_loss_coeff: f64,
+    /// Weight of the entropy bonus (default 0.0).
+    pub entropy_coeff: f64,
+    /// Initial KL-penalty coefficient (default 0.2).
+    pub kl_coeff: f64,
+    /// KL target the coefficient adapts towards (default 0.01).
+    pub kl_target: f64,
+    /// Add the KL penalty to the loss (default true).
+    pub use_kl_loss: bool,
+    /// Piecewise-linear learning-rate schedule `[[timestep, lr], …]` over lifetime env steps
+    /// (overrides `lr` when set).
+    pub lr_schedule: Option<Vec<(u64, f64)>>,
+    /// Piecewise-linear entropy-coefficient schedule `[[timestep, coeff], …]`.
+    pub entropy_coeff_schedule: Option<Vec<(u64, f64)>>,
+    /// Adam's ε (torch's default 1e-8; CleanRL uses 1e-5). Not an RLlib setting.
+    pub adam_eps: f64,
+}
+
+impl Default for PPOConfig {
+    fn default() -> Self {
+        PPOConfig {
+            base: AlgorithmConfig {
+                lr: 5e-5,
+                train_batch_size: 4000,
+                minibatch_size: 128,
+                num_epochs: 30,
+                ..AlgorithmConfig::default()
+            },
+            lambda_: 1.0,
+            clip_param: 0.3,
+            vf_clip_param: 10.0,
+            vf_loss_coeff: 1.0,
+            entropy_coeff: 0.0,
+            kl_coeff: 0.2,
+            kl_target: 0.01,
+            use_kl_loss: true,
+            lr_schedule: None,
+            entropy_coeff_schedule: None,
+            adam_eps: 1e-8,
+        }
+    }
+}
+
+/// `.env_runners(...)` arguments.
+#[derive(Debug)]
+pub struct EnvRunnersArgs<'a>(&'a mut PPOConfig);
+/// `.training(...)` arguments.
+#[derive(Debug)]
+pub struct TrainingArgs<'a>(&'a mut PPOConfig);
+/// `.evaluation(...)` arguments.
+#[derive(Debug)]
+pub struct EvaluationArgs<'a>(&'a mut PPOConfig);
+/// `.rl_module(...)` arguments.
+#[derive(Debug)]
+pub struct RlModuleArgs<'a>(&'a mut PPOConfig);
+
+macro_rules! setters {
+    ($args:ident { $($(#[$doc:meta])* $name:ident : $ty:ty => $($field:ident).+;)* }) => {
+        impl $args<'_> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&mut self, value: $ty) -> &mut Self {
+                    self.0.$($field).+ = value.into();
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters!(EnvRunnersArgs {
+    /// Env runner threads (0: sample in the driver).
+    num_env_runners: usize => base.num_env_runners;
+    /// Envs per runner, stepped together.
+    num_envs_per_env_runner: usize => base.num_envs_per_env_runner;
+    /// Steps per env per sample call.
+    rollout_fragment_length: FragmentLength => base.rollout_fragment_length;
+    /// `"NoFilter"` or `"MeanStdFilter"`.
+    observation_filter: &str => base.observation_filter;
+});
+
+setters!(TrainingArgs {
+    /// Env steps per iteration.
+    train_batch_size: usize => base.train_batch_size;
+    /// Learning rate.
+    lr: f64 => base.lr;
+    /// Discount factor.
+    gamma: f64 => base.gamma;
+    /// Rows per gradient step.
+    minibatch_size: usize => base.minibatch_size;
+    /// Passes over the batch per iteration.
+    num_epochs: usize => base.num_epochs;
+    /// Reshuffle at every pass.
+    shuffle_batch_per_epoch: bool => base.shuffle_batch_per_epoch;
+    /// Global-norm gradient clipping.
+    grad_clip: Option<f64> => base.grad_clip;
+    /// GAE λ.
+    lambda_: f64 => lambda_;
+    /// Surrogate clipping ε.
+    clip_param: f64 => clip_param;
+    /// Squared value-error clip.
+    vf_clip_param: f64 => vf_clip_param;
+    /// Value-loss weight.
+    vf_loss_coeff: f64 => vf_loss_coeff;
+    /// Entropy-bonus weight.
+    entropy_coeff: f64 => entropy_coeff;
+    /// Initial KL coefficient.
+    kl_coeff: f64 => kl_coeff;
+    /// KL target.
+    kl_target: f64 => kl_target;
+    /// Add the KL penalty.
+    use_kl_loss: bool => use_kl_loss;
+    /// Learning-rate schedule.
+    lr_schedule: Option<Vec<(u64, f64)>> => lr_schedule;
+    /// Entropy-coefficient schedule.
+    entropy_coeff_schedule: Option<Vec<(u64, f64)>> => entropy_coeff_schedule;
+    /// Adam's ε.
+    adam_eps: f64 => adam_eps;
+});
+
+setters!(EvaluationArgs {
+    /// Evaluate every N iterations (`None`: never).
+    evaluation_interval: Option<usize> => base.evaluation_interval;
+    /// How much to evaluate.
+    evaluation_duration: usize => base.evaluation_duration;
+    /// Episodes or timesteps.
+    evaluation_duration_unit: DurationUnit => base.evaluation_duration_unit;
+    /// Evaluation runner threads (0: in the driver).
+    evaluation_num_env_runners: usize => base.evaluation_num_env_runners;
+    /// Sample actions while evaluating (default false: greedy).
+    evaluation_explore: bool => base.evaluation_explore;
+});
+
+setters!(RlModuleArgs {
+    /// Hidden layer sizes.
+    fcnet_hiddens: Vec<usize> => base.model_config.fcnet_hiddens;
+    /// `"tanh"`, `"relu"` or `"linear"`.
+    fcnet_activation: &str => base.model_config.fcnet_activation;
+    /// `"torch_default"`, `"orthogonal"` or `"xavier"`.
+    initializer: &str => base.model_config.initializer;
+});
+
+impl PPOConfig {
+    /// RLlib's PPO defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `.environment(env)`: the registered env name.
+    pub fn environment(mut self, env: &str) -> Self {
+        self.base.env = env.to_string();
+        self
+    }
+
+    /// `.environment(env, env_config)`: the env name and its keyword overrides.
+    pub fn environment_with_config(mut self, env: &str, env_config: serde_json::Value) -> Self {
+        self.base.env = env.to_string();
+        self.base.env_config = env_config;
+        self
+    }
+
+    /// `.env_runners(...)`.
+    pub fn env_runners(mut self, f: impl for<'a, 'b> FnOnce(&'a mut EnvRunnersArgs<'b>) -> &'a mut EnvRunnersArgs<'b>) -> Self {
+        f(&mut EnvRunnersArgs(&mut self));
+        self
+    }
+
+    /// `.training(...)`.
+    pub fn training(mut self, f: impl for<'a, 'b> FnOnce(&'a mut TrainingArgs<'b>) -> &'a mut TrainingArgs<'b>) -> Self {
+        f(&mut TrainingArgs(&mut self));
+        self
+    }
+
+    /// `.evaluation(...)`.
+    pub fn evaluation(mut self, f: impl for<'a, 'b> FnOnce(&'a mut EvaluationArgs<'b>) -> &'a mut EvaluationArgs<'b>) -> Self {
+        f(&mut EvaluationArgs(&mut self));
+        self
+    }
+
+    /// `.rl_module(...)`: the network.
+    pub fn rl_module(mut self, f: impl for<'a, 'b> FnOnce(&'a mut RlModuleArgs<'b>) -> &'a mut RlModuleArgs<'b>) -> Self {
+        f(&mut RlModuleArgs(&mut self));
+        self
+    }
+
+    /// `.debugging(seed=...)`.
+    pub fn debugging(mut self, seed: Option<u64>) -> Self {
+        self.base.seed = seed;
+        self
+    }
+
+    /// `.checkpointing(...)`: save every `frequency` iterations (0: never), at the end, keep
+    /// the last `num_to_keep`.
+    pub fn checkpointing(mut self, frequency: usize, at_end: bool, num_to_keep: Option<usize>) -> Self {
+        self.base.checkpoint_frequency = frequency;
+        self.base.checkpoint_at_end = at_end;
+        self.base.num_checkpoints_to_keep = num_to_keep;
+        self
+    }
+
+    /// Sets a field by its RLlib name from a JSON value (`"minibatch_size"`, `"lr"`,
+    /// `"model_config/fcnet_hiddens"`, …): what a sweep tool does to build a trial.
+    pub fn set(&mut self, key: &str, value: serde_json::Value) -> Result<(), ConfigError> {
+        algorithm::set_by_key(self, key, value)
+    }
+
+    /// Reads a field by its RLlib name.
+    pub fn get(&self, key: &str) -> Option<serde_json::Value> {
+        algorithm::get_by_key(self, key)
+    }
+
+    /// Checks the settings, saying what to change.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.base.validate()?;
+        let err = |s: String| Err(ConfigError(s));
+        if !(0.0..=1.0).contains(&self.lambda_) {
+            return err(format!("lambda_ = {} must lie in [0, 1]", self.lambda_));
+        }
+        if !(self.clip_param > 0.0) {
+            return err(format!("clip_param = {} must be positive", self.clip_param));
+        }
+        if !(self.vf_clip_param > 0.0) {
+            return err(format!("vf_clip_param = {} must be positive", self.vf_clip_param));
+        }
+        if self.kl_coeff < 0.0 || self.kl_target < 0.0 || self.entropy_coeff < 0.0 || self.vf_loss_coeff < 0.0 {
+            return err("kl_coeff, kl_target, entropy_coeff and vf_loss_coeff must be ≥ 0".into());
+        }
+        for (name, sched) in [("lr_schedule", &self.lr_schedule), ("entropy_coeff_schedule", &self.entropy_coeff_schedule)] {
+            if let Some(s) = sched {
+                if s.is_empty() {
+                    return err(format!("{name} is empty: give at least one [timestep, value] pair or None"));
+                }
+                if s.windows(2).any(|w| w[1].0 < w[0].0) {
+                    return err(format!("{name} = {s:?}: timesteps must not decrease"));
+                }
+                if name == "lr_schedule" && s.iter().any(|&(_, v)| !(v >= 0.0)) {
+                    return err(format!("{name} = {s:?}: learning rates must be ≥ 0"));
+                }
+            }
+        }
+        if !(self.adam_eps > 0.0) {
+            return err(format!("adam_eps = {} must be positive", self.adam_eps));
+        }
+        Ok(())
+    }
+
+    /// The config as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a PPOConfig always serializes")
+    }
+
+    /// A config from JSON; missing fields take their defaults.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        serde_json::from_str(text).map_err(|e| ConfigError(format!("bad JSON config: {e}")))
+    }
+
+    /// The config as TOML.
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        toml::to_string(self).map_err(|e| ConfigError(format!("cannot write TOML: {e}")))
+    }
+
+    /// A config from TOML; missing fields take their defaults.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(format!("bad TOML config: {e}")))
+    }
+}
+
+/// Piecewise-linear interpolation of a `[[timestep, value], …]` schedule (RLlib's
+/// `PiecewiseSchedule` with linear interpolation; constant beyond the ends).
+pub fn schedule_value(schedule: &[(u64, f64)], t: u64) -> f64 {
+    match schedule {
+        [] => 0.0,
+        [(t0, v0), ..] if t <= *t0 => *v0,
+        _ => {
+            for w in schedule.windows(2) {
+                let ((ta, va), (tb, vb)) = (w[0], w[1]);
+                if t < tb {
+                    let alpha = (t - ta) as f64 / (tb - ta).max(1) as f64;
+                    return va + alpha * (vb - va);
+                }
+            }
+            schedule[schedule.len() - 1].1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn seed_config() -> PPOConfig {
+        PPOConfig::new()
+            .environment("CartPole-v1")
+            .env_runners(|r| r.num_env_runners(2))
+            .training(|t| t.train_batch_size(500).lr(3e-4).gamma(0.99).minibatch_size(128).num_epochs(5))
+            .evaluation(|e| e.evaluation_interval(Some(10)).evaluation_duration(10))
+    }
+
+    #[test]
+    fn defaults_are_rllib_ppo_defaults() {
+        let c = PPOConfig::new();
+        assert_eq!((c.base.lr, c.base.train_batch_size, c.base.minibatch_size, c.base.num_epochs), (5e-5, 4000, 128, 30));
+        assert_eq!((c.lambda_, c.clip_param, c.vf_clip_param, c.kl_coeff, c.kl_target), (1.0, 0.3, 10.0, 0.2, 0.01));
+        assert!(c.use_kl_loss && c.base.grad_clip.is_none());
+    }
+
+    #[test]
+    fn builder_json_toml_roundtrip() {
+        let c = seed_config();
+        assert_eq!(c.base.minibatch_size, 128);
+        assert_eq!(PPOConfig::from_json(&c.to_json()).unwrap(), c);
+        assert_eq!(PPOConfig::from_toml(&c.to_toml().unwrap()).unwrap(), c);
+        let json: serde_json::Value = serde_json::from_str(&c.to_json()).unwrap();
+        assert_eq!(json["train_batch_size"], json!(500), "keys are flat, RLlib's names");
+    }
+
+    #[test]
+    fn set_by_rllib_name() {
+        let mut c = seed_config();
+        c.set("minibatch_size", json!(256)).unwrap();
+        c.set("lambda_", json!(0.95)).unwrap();
+        c.set("lr", json!(1e-3)).unwrap();
+        assert_eq!((c.base.minibatch_size, c.lambda_, c.base.lr), (256, 0.95, 1e-3));
+        assert_eq!(c.get("minibatch_size"), Some(json!(256)));
+        assert!(c.set("no_such_key", json!(1)).is_err());
+        c.set("minibatch_size", json!(1000)).unwrap();
+        assert!(c.validate().unwrap_err().0.contains("minibatch_size = 1000 > train_batch_size = 500"));
+    }
+
+    #[test]
+    fn schedules_interpolate() {
+        let s = [(0, 1.0), (100, 0.0)];
+        assert_eq!(schedule_value(&s, 0), 1.0);
+        assert_eq!(schedule_value(&s, 50), 0.5);
+        assert_eq!(schedule_value(&s, 1000), 0.0);
+    }
+}

@@ -1,0 +1,255 @@
+//! `PPOLearner`: RLlib's PPO learner — the learner pipeline, `num_epochs` passes of
+//! `minibatch_size`-row minibatches (Adam, optional global-norm clipping), then the KL
+//! coefficient update.
+
+use rand::SeedableRng;
+use rl_core::connectors::{LearnerConnector, LearnerContext, LearnerData, Pipeline};
+use rl_core::episode::Episode;
+use rl_core::learner::{LearnerError, MiniBatchCyclicIterator, TrainBatch};
+use rl_core::metrics::float;
+use rl_core::Rng;
+use rl_nn::{clip_grad_norm, Adam, Grads, Tape};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::config::schedule_value;
+use super::loss::{ppo_loss, LossHyperparameters};
+use super::module::PPOModule;
+use super::policy::PPOPolicy;
+use super::PPOConfig;
+
+/// What one [`PPOLearner::update_from_episodes`] reports.
+#[derive(Clone, Debug, Default)]
+pub struct UpdateReport {
+    /// Statistics under RLlib's names (`policy_loss`, `vf_loss`, …) for
+    /// `learners/default_policy/`.
+    pub stats: Vec<(String, Value)>,
+    /// RLlib's `num_env_steps_trained`: train-batch rows × minibatch updates.
+    pub num_env_steps_trained: u64,
+    /// Rows passed through gradient updates: minibatches × `minibatch_size`.
+    pub num_module_steps_trained: u64,
+}
+
+/// The learner's state beyond the module weights: what a checkpoint must hold to resume.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LearnerState {
+    /// Adam's moments and step count.
+    pub optimizer: Adam,
+    /// The adaptive KL coefficient.
+    pub curr_kl_coeff: f64,
+    /// The minibatch shuffling RNG.
+    pub rng: Rng,
+}
+
+/// PPO's learner: owns the module, its optimizer and the learner connector pipeline.
+pub struct PPOLearner {
+    policy: PPOPolicy,
+    optimizer: Adam,
+    grads: Grads,
+    tape: Tape,
+    pipeline: Pipeline<dyn LearnerConnector>,
+    curr_kl_coeff: f64,
+    rng: Rng,
+    minibatch: TrainBatch,
+    rows: Vec<usize>,
+    cfg: LearnerSettings,
+}
+
+#[derive(Clone, Debug)]
+struct LearnerSettings {
+    minibatch_size: usize,
+    num_epochs: usize,
+    shuffle: bool,
+    grad_clip: Option<f64>,
+    lr: f64,
+    lr_schedule: Option<Vec<(u64, f64)>>,
+    entropy_coeff: f64,
+    entropy_coeff_schedule: Option<Vec<(u64, f64)>>,
+    clip_param: f64,
+    vf_clip_param: f64,
+    vf_loss_coeff: f64,
+    kl_target: f64,
+    use_kl_loss: bool,
+}
+
+impl std::fmt::Debug for PPOLearner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PPOLearner")
+            .field("pipeline", &self.pipeline)
+            .field("curr_kl_coeff", &self.curr_kl_coeff)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PPOLearner {
+    /// A learner for `module` with the config's training settings; `seed` seeds minibatch
+    /// shuffling.
+    pub fn new(module: PPOModule, config: &PPOConfig, seed: u64) -> Self {
+        let b = &config.base;
+        let grads = Grads::new(module.params());
+        PPOLearner {
+            optimizer: Adam::new(b.lr as f32).with_eps(config.adam_eps as f32),
+            grads,
+            tape: Tape::new(),
+            pipeline: Pipeline::default_ppo_learner(b.gamma as f32, config.lambda_ as f32),
+            curr_kl_coeff: config.kl_coeff,
+            rng: Rng::seed_from_u64(seed),
+            minibatch: TrainBatch::default(),
+            rows: Vec::new(),
+            cfg: LearnerSettings {
+                minibatch_size: b.minibatch_size,
+                num_epochs: b.num_epochs,
+                shuffle: b.shuffle_batch_per_epoch,
+                grad_clip: b.grad_clip,
+                lr: b.lr,
+                lr_schedule: config.lr_schedule.clone(),
+                entropy_coeff: config.entropy_coeff,
+                entropy_coeff_schedule: config.entropy_coeff_schedule.clone(),
+                clip_param: config.clip_param,
+                vf_clip_param: config.vf_clip_param,
+                vf_loss_coeff: config.vf_loss_coeff,
+                kl_target: config.kl_target,
+                use_kl_loss: config.use_kl_loss,
+            },
+            policy: PPOPolicy::new(module),
+        }
+    }
+
+    /// The module being trained.
+    pub fn module(&self) -> &PPOModule {
+        self.policy.module()
+    }
+
+    /// The learner connector pipeline (inspect or edit it: it is a list of plugins).
+    pub fn pipeline_mut(&mut self) -> &mut Pipeline<dyn LearnerConnector> {
+        &mut self.pipeline
+    }
+
+    /// The current KL coefficient.
+    pub fn curr_kl_coeff(&self) -> f64 {
+        self.curr_kl_coeff
+    }
+
+    /// The module's weights, flattened (what env runners receive).
+    pub fn get_weights(&self) -> Vec<f32> {
+        rl_core::policy::Policy::get_weights(&self.policy)
+    }
+
+    /// Optimizer, KL coefficient and RNG, for checkpoints.
+    pub fn state(&self) -> LearnerState {
+        LearnerState {
+            optimizer: self.optimizer.clone(),
+            curr_kl_coeff: self.curr_kl_coeff,
+            rng: self.rng.clone(),
+        }
+    }
+
+    /// Restores [`PPOLearner::state`].
+    pub fn set_state(&mut self, state: LearnerState) {
+        self.optimizer = state.optimizer;
+        self.curr_kl_coeff = state.curr_kl_coeff;
+        self.rng = state.rng;
+    }
+
+    /// The module, mutably (to load weights).
+    pub fn module_mut(&mut self) -> &mut PPOModule {
+        self.policy.module_mut()
+    }
+
+    /// Runs the learner pipeline on `episodes`, then the minibatch epochs.
+    /// `lifetime_steps` (env steps sampled so far) positions the schedules.
+    pub fn update_from_episodes(
+        &mut self,
+        episodes: Vec<Episode>,
+        lifetime_steps: u64,
+    ) -> Result<UpdateReport, LearnerError> {
+        let mut data = LearnerData {
+            episodes,
+            ..Default::default()
+        };
+        {
+            let mut ctx = LearnerContext {
+                policy: &mut self.policy,
+            };
+            self.pipeline.run(&mut data, &mut ctx)?;
+        }
+        let batch = data.batch;
+        if batch.is_empty() {
+            return Err(LearnerError::BadBatch("the learner pipeline produced an empty train batch".into()));
+        }
+        self.update_from_batch(&batch, lifetime_steps)
+    }
+
+    /// The minibatch epochs on a ready train batch (advantages and value targets filled).
+    pub fn update_from_batch(&mut self, batch: &TrainBatch, lifetime_steps: u64) -> Result<UpdateReport, LearnerError> {
+        let cfg = self.cfg.clone();
+        let lr = cfg.lr_schedule.as_deref().map_or(cfg.lr, |s| schedule_value(s, lifetime_steps));
+        let entropy_coeff = cfg
+            .entropy_coeff_schedule
+            .as_deref()
+            .map_or(cfg.entropy_coeff, |s| schedule_value(s, lifetime_steps));
+        self.optimizer.lr = lr as f32;
+        let hp = LossHyperparameters {
+            clip_param: cfg.clip_param as f32,
+            vf_clip_param: cfg.vf_clip_param as f32,
+            vf_loss_coeff: cfg.vf_loss_coeff as f32,
+            entropy_coeff: entropy_coeff as f32,
+            curr_kl_coeff: self.curr_kl_coeff as f32,
+            use_kl_loss: cfg.use_kl_loss,
+        };
+        let mut it = MiniBatchCyclicIterator::new(batch.len(), cfg.minibatch_size, cfg.num_epochs, cfg.shuffle, &mut self.rng);
+        let num_minibatches = it.remaining() as u64;
+        let mut last = None;
+        let mut grad_norm = 0.0f32;
+        while it.next_into(&mut self.rows) {
+            batch.select_into(&self.rows, &mut self.minibatch);
+            self.tape.reset();
+            self.grads.zero();
+            let module = self.policy.module();
+            let out = ppo_loss(&mut self.tape, module, &self.minibatch, &hp)
+                .map_err(|e| LearnerError::BadBatch(e.to_string()))?;
+            self.tape.backward(out.total_loss, &mut self.grads);
+            grad_norm = match cfg.grad_clip {
+                Some(c) => clip_grad_norm(&mut self.grads, c as f32),
+                None => self.grads.global_norm(),
+            };
+            self.optimizer
+                .step(self.policy.module_mut().params_mut(), &self.grads)
+                .map_err(|e| LearnerError::BadBatch(e.to_string()))?;
+            last = Some(out.stats);
+        }
+        let stats = last.ok_or_else(|| LearnerError::BadBatch("no minibatch was trained".into()))?;
+        // RLlib's KL coefficient update, once per update, from the last minibatch's KL.
+        let kl = f64::from(stats.mean_kl_loss);
+        let coeff_used = self.curr_kl_coeff;
+        if cfg.use_kl_loss {
+            if kl > 2.0 * cfg.kl_target {
+                self.curr_kl_coeff *= 1.5;
+            } else if kl < 0.5 * cfg.kl_target {
+                self.curr_kl_coeff *= 0.5;
+            }
+        }
+        let f = |x: f32| float(f64::from(x));
+        let stats = vec![
+            ("policy_loss".to_string(), f(stats.policy_loss)),
+            ("vf_loss".into(), f(stats.vf_loss)),
+            ("vf_loss_unclipped".into(), f(stats.vf_loss_unclipped)),
+            ("total_loss".into(), f(stats.total_loss)),
+            ("entropy".into(), f(stats.entropy)),
+            ("mean_kl_loss".into(), f(stats.mean_kl_loss)),
+            ("vf_explained_var".into(), f(stats.vf_explained_var)),
+            ("curr_kl_coeff".into(), float(self.curr_kl_coeff)),
+            ("curr_kl_coeff_used".into(), float(coeff_used)),
+            ("curr_entropy_coeff".into(), float(entropy_coeff)),
+            ("default_optimizer_learning_rate".into(), float(lr)),
+            ("gradients_default_optimizer_global_norm".into(), f(grad_norm)),
+            ("num_trainable_parameters".into(), Value::from(self.module().params().num_scalars())),
+            ("module_train_batch_size_mean".into(), Value::from(cfg.minibatch_size)),
+        ];
+        Ok(UpdateReport {
+            stats,
+            num_env_steps_trained: num_minibatches * batch.len() as u64,
+            num_module_steps_trained: num_minibatches * cfg.minibatch_size as u64,
+        })
+    }
+}

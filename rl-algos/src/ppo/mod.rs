@@ -1,0 +1,14 @@
+//! PPO: RLlib's reference algorithm.
+
+pub mod algorithm;
+pub mod config;
+pub mod learner;
+pub mod loss;
+pub mod module;
+pub mod policy;
+
+pub use algorithm::PPO;
+pub use config::PPOConfig;
+pub use learner::PPOLearner;
+pub use module::PPOModule;
+pub use policy::PPOPolicy;
