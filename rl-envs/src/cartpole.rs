@@ -141,6 +141,8 @@ impl CartPoleEnv {
         let theta_dot = theta_dot + TAU * thetaacc;
         self.state = [x, x_dot, theta, theta_dot];
 
+        // Gymnasium's comparisons, kept as written (`!range.contains` differs on NaN).
+        #[allow(clippy::manual_range_contains)]
         let terminated = x < -X_THRESHOLD
             || x > X_THRESHOLD
             || theta < -THETA_THRESHOLD_RADIANS

@@ -21,6 +21,8 @@
 //! let (obs, _info) = env.reset(Some(42), None).unwrap();
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod acrobot;
 pub mod cartpole;
 mod common;

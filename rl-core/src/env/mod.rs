@@ -1,6 +1,8 @@
 //! The environment wing: spaces, the [`Env`] trait (Gymnasium's contract), the time limit,
 //! the registry, vectorized envs and the env checker.
 
+#![warn(missing_docs)]
+
 pub mod checker;
 pub mod registry;
 pub mod space;

@@ -293,10 +293,10 @@ impl<E: Env> VectorEnv for SyncVectorEnv<E> {
             });
         }
         let d = self.obs_dim;
-        for i in 0..n {
+        for (i, action) in actions.iter().enumerate() {
             let env = &mut self.envs[i];
             let row = &mut self.obs[i * d..(i + 1) * d];
-            let out = match env.step_into(&actions[i], row) {
+            let out = match env.step_into(action, row) {
                 Ok(o) => o,
                 Err(e) => {
                     self.needs_reset = true;
