@@ -168,7 +168,7 @@ fn main() -> Result<(), EnvError> {
     let reset = venv.reset(Some(42), None)?;
     let d = reset.obs_dim;
     let mut obs = reset.obs.to_vec();
-    let mut returns = vec![0.0; 8];
+    let mut returns = [0.0; 8];
     let mut finished = Vec::new();
     let mut actions = vec![Value::Box(vec![0.0]); 8];
     for _ in 0..1000 {
@@ -177,12 +177,12 @@ fn main() -> Result<(), EnvError> {
             *a = Value::Box(vec![if o[0] < o[1] { 1.0 } else { 0.0 }]);
         }
         let r = venv.step(&actions)?;
-        for i in 0..r.num_envs() {
-            returns[i] += r.rewards[i];
+        for (i, ret) in returns.iter_mut().enumerate() {
+            *ret += r.rewards[i];
             if let Some(final_obs) = r.final_obs(i) {
                 // The true last observation; row i of r.obs is already the next episode's.
-                finished.push((returns[i], final_obs[0]));
-                returns[i] = 0.0;
+                finished.push((*ret, final_obs[0]));
+                *ret = 0.0;
             }
         }
         obs.copy_from_slice(r.obs);

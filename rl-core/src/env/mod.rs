@@ -16,7 +16,7 @@ pub use registry::{
 };
 pub use space::{Space, Value};
 pub use time_limit::TimeLimit;
-pub use vector::{SyncVectorEnv, VectorEnv, VectorStep};
+pub use vector::{SyncVectorEnv, VectorEnv, VectorReset, VectorStep};
 
 /// Extra information an env returns from `reset` and `step`, as Gymnasium's `info` dict.
 /// An empty map does not allocate.

@@ -87,6 +87,17 @@ impl<'a> VectorStep<'a> {
     }
 }
 
+/// `*slot = info`, skipping the (non-inlined) drop of two empty maps on the hot path.
+#[inline]
+fn store_info(slot: &mut Info, info: Info) {
+    if info.is_empty() && slot.is_empty() {
+        // An empty map owns no allocation: forgetting it leaks nothing.
+        std::mem::forget(info);
+    } else {
+        *slot = info;
+    }
+}
+
 /// What [`VectorEnv::reset`] returns: views into the vector env's buffers.
 #[derive(Debug, Clone, Copy)]
 pub struct VectorReset<'a> {
@@ -317,7 +328,7 @@ impl<E: Env> VectorEnv for SyncVectorEnv<E> {
                     }
                 }
             } else {
-                self.infos[i] = out.info;
+                store_info(&mut self.infos[i], out.info);
             }
         }
         Ok(VectorStep {
