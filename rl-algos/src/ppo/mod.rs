@@ -6,6 +6,7 @@ pub mod learner;
 pub mod loss;
 pub mod module;
 pub mod policy;
+pub mod presets;
 
 pub use algorithm::PPO;
 pub use config::PPOConfig;
