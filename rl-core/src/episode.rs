@@ -85,7 +85,8 @@ impl Episode {
     ) {
         self.actions.extend_from_slice(action);
         self.action_logp.push(action_logp);
-        self.action_dist_inputs.extend_from_slice(action_dist_inputs);
+        self.action_dist_inputs
+            .extend_from_slice(action_dist_inputs);
         self.rewards.push(reward);
         self.observations.extend_from_slice(next_obs);
     }

@@ -47,7 +47,11 @@ mod conformance {
             let mut adv: Vec<f32> = targets.iter().zip(&values).map(|(t, v)| t - v).collect();
             assert_close(&adv, &floats(&case["advantages"]), "advantages");
             standardize(&mut adv);
-            assert_close(&adv, &floats(&case["standardized_advantages"]), "standardized");
+            assert_close(
+                &adv,
+                &floats(&case["standardized_advantages"]),
+                "standardized",
+            );
         }
     }
 }

@@ -2,10 +2,12 @@
 
 use ndarray::{Array1, Array2, ArrayView2};
 use rl_core::connectors::{
-    ConnectorContext, ConnectorError, ConnectorState, EnvToModule, EnvToModuleBatch, LearnerContext, LearnerData,
-    Named, Pipeline,
+    ConnectorContext, ConnectorError, ConnectorState, EnvToModule, EnvToModuleBatch,
+    LearnerContext, LearnerData, Named, Pipeline,
 };
-use rl_core::env::{register, Env, EnvError, EnvRegistration, EnvSpec, Info, Space, StepResult, Value};
+use rl_core::env::{
+    register, Env, EnvError, EnvRegistration, EnvSpec, Info, Space, StepResult, Value,
+};
 use rl_core::policy::{Policy, PolicyError};
 use rl_core::runner::{EnvRunner, EnvRunnerGroup, EnvRunnerSpec};
 use rl_nn::ActionDistKind;
@@ -36,7 +38,11 @@ impl Env for Chain {
     fn action_space(&self) -> &Space {
         &self.act_space
     }
-    fn reset(&mut self, _seed: Option<u64>, _o: Option<&serde_json::Value>) -> Result<(Value, Info), EnvError> {
+    fn reset(
+        &mut self,
+        _seed: Option<u64>,
+        _o: Option<&serde_json::Value>,
+    ) -> Result<(Value, Info), EnvError> {
         self.pos = 0;
         Ok((Value::Box(vec![0.0]), Info::new()))
     }
@@ -54,7 +60,12 @@ impl Env for Chain {
 }
 
 fn register_chain() -> EnvSpec {
-    register(EnvRegistration::new("TestChain-v0", |_| Ok(Box::new(Chain::new()) as Box<dyn Env>)).max_episode_steps(5));
+    register(
+        EnvRegistration::new("TestChain-v0", |_| {
+            Ok(Box::new(Chain::new()) as Box<dyn Env>)
+        })
+        .max_episode_steps(5),
+    );
     EnvSpec::new("TestChain-v0")
 }
 
@@ -108,13 +119,22 @@ impl Named for ScaleObs {
 impl ConnectorState for ScaleObs {}
 #[typetag::serde]
 impl EnvToModule for ScaleObs {
-    fn process(&mut self, batch: &mut EnvToModuleBatch, _ctx: &mut ConnectorContext<'_>) -> Result<(), ConnectorError> {
+    fn process(
+        &mut self,
+        batch: &mut EnvToModuleBatch,
+        _ctx: &mut ConnectorContext<'_>,
+    ) -> Result<(), ConnectorError> {
         batch.obs.mapv_inplace(|x| x * self.factor);
         Ok(())
     }
 }
 
-fn runner(env: &EnvSpec, index: usize, num_envs: usize, e2m: Pipeline<dyn EnvToModule>) -> EnvRunner {
+fn runner(
+    env: &EnvSpec,
+    index: usize,
+    num_envs: usize,
+    e2m: Pipeline<dyn EnvToModule>,
+) -> EnvRunner {
     EnvRunner::new(
         EnvRunnerSpec {
             env: env.clone(),
@@ -140,7 +160,10 @@ fn chunks_cover_every_step_and_continue_across_calls() {
     assert_eq!(first.episodes.iter().map(|e| e.len()).sum::<usize>(), 14);
     for ep in &first.episodes {
         assert_eq!(ep.observations.len(), ep.len() + 1);
-        assert_eq!(ep.rewards.iter().sum::<f32>(), ep.obs(ep.len())[0] - ep.obs(0)[0]);
+        assert_eq!(
+            ep.rewards.iter().sum::<f32>(),
+            ep.obs(ep.len())[0] - ep.obs(0)[0]
+        );
         if ep.is_terminated {
             assert_eq!(ep.last_obs(), &[3.0]);
         }
@@ -155,7 +178,11 @@ fn chunks_cover_every_step_and_continue_across_calls() {
     assert_eq!(cut.len(), 2, "one running chunk per env is cut");
     let second = r.sample(3).unwrap();
     for c in cut {
-        let next = second.episodes.iter().find(|e| e.id == c.id).expect("continued");
+        let next = second
+            .episodes
+            .iter()
+            .find(|e| e.id == c.id)
+            .expect("continued");
         assert_eq!(next.t_started, c.t_started + c.len());
         assert_eq!(next.obs(0), c.last_obs());
     }
@@ -202,7 +229,12 @@ fn learner_pipeline_builds_masked_batch_with_gae() {
     };
     let mut policy = Uniform;
     Pipeline::default_ppo_learner(0.5, 1.0)
-        .run(&mut data, &mut LearnerContext { policy: &mut policy })
+        .run(
+            &mut data,
+            &mut LearnerContext {
+                policy: &mut policy,
+            },
+        )
         .unwrap();
     let b = &data.batch;
     assert_eq!(b.len(), 12 + n_chunks, "one bootstrap row per chunk");
@@ -214,11 +246,19 @@ fn learner_pipeline_builds_masked_batch_with_gae() {
     let mut row = 0;
     for ep in &out.episodes {
         let n = ep.len();
-        let bootstrap = if ep.is_terminated { 0.0 } else { 10.0 * ep.last_obs()[0] };
+        let bootstrap = if ep.is_terminated {
+            0.0
+        } else {
+            10.0 * ep.last_obs()[0]
+        };
         let mut g = bootstrap;
         for t in (0..n).rev() {
             g = ep.rewards[t] + 0.5 * g;
-            assert!((b.value_targets[row + t] - g).abs() < 1e-5, "chunk {} step {t}", ep.id);
+            assert!(
+                (b.value_targets[row + t] - g).abs() < 1e-5,
+                "chunk {} step {t}",
+                ep.id
+            );
         }
         assert!(!b.loss_mask[row + n], "extra step masked");
         assert_eq!(b.terminateds[row + n - 1], ep.is_terminated);
@@ -230,8 +270,12 @@ fn learner_pipeline_builds_masked_batch_with_gae() {
 fn user_connector_is_a_serializable_plugin() {
     let env = register_chain();
     let mut e2m = Pipeline::default_env_to_module(true);
-    e2m.insert_after("BatchObservations", Box::new(ScaleObs { factor: 2.0 })).unwrap();
-    assert_eq!(e2m.names(), ["BatchObservations", "ScaleObs", "MeanStdFilter"]);
+    e2m.insert_after("BatchObservations", Box::new(ScaleObs { factor: 2.0 }))
+        .unwrap();
+    assert_eq!(
+        e2m.names(),
+        ["BatchObservations", "ScaleObs", "MeanStdFilter"]
+    );
     let json = serde_json::to_string(&e2m).unwrap();
     assert!(json.contains("\"ScaleObs\""), "{json}");
     let back: Pipeline<dyn EnvToModule> = serde_json::from_str(&json).unwrap();

@@ -111,7 +111,8 @@ impl PPO {
         rl_envs::register_builtins();
         config.validate()?;
         let seed = config.base.seed.unwrap_or(0);
-        let probe = EnvSpec::with_config(config.base.env.clone(), config.base.env_config.clone()).make()?;
+        let probe =
+            EnvSpec::with_config(config.base.env.clone(), config.base.env_config.clone()).make()?;
         let mut init_rng = Rng::seed_from_u64(derive_seed(seed, &["module_init"]));
         let module = PPOModule::from_spaces(
             probe.observation_space(),
@@ -123,8 +124,10 @@ impl PPO {
         let policy = PPOPolicy::new(module.clone());
         let env_to_module =
             Pipeline::default_env_to_module(config.base.observation_filter == "MeanStdFilter");
-        let module_to_env =
-            Pipeline::default_module_to_env(config.base.normalize_actions, config.base.clip_actions);
+        let module_to_env = Pipeline::default_module_to_env(
+            config.base.normalize_actions,
+            config.base.clip_actions,
+        );
         let runners = runner_group(
             &config,
             &policy,
@@ -226,9 +229,21 @@ impl PPO {
         episode_keys(&mut r, "env_runners", &window);
         set_path(&mut r, "env_runners/num_episodes", out.finished.len());
         set_path(&mut r, "env_runners/num_env_steps_sampled", out.env_steps);
-        set_path(&mut r, "env_runners/num_episodes_lifetime", self.counters.num_evaluation_episodes_lifetime);
-        set_path(&mut r, "env_runners/num_env_steps_sampled_lifetime", self.counters.num_evaluation_env_steps_lifetime);
-        set_path(&mut r, "timers/evaluation_iteration", start.elapsed().as_secs_f64());
+        set_path(
+            &mut r,
+            "env_runners/num_episodes_lifetime",
+            self.counters.num_evaluation_episodes_lifetime,
+        );
+        set_path(
+            &mut r,
+            "env_runners/num_env_steps_sampled_lifetime",
+            self.counters.num_evaluation_env_steps_lifetime,
+        );
+        set_path(
+            &mut r,
+            "timers/evaluation_iteration",
+            start.elapsed().as_secs_f64(),
+        );
         Ok(r)
     }
 
@@ -239,10 +254,26 @@ impl PPO {
 
 /// `episode_return_{mean,min,max}` and `episode_len_{mean,min,max}` under `prefix`.
 fn episode_keys(r: &mut ResultDict, prefix: &str, w: &EpisodeWindow) {
-    set_path(r, &format!("{prefix}/episode_return_mean"), float(w.return_mean()));
-    set_path(r, &format!("{prefix}/episode_return_min"), float(w.return_min()));
-    set_path(r, &format!("{prefix}/episode_return_max"), float(w.return_max()));
-    set_path(r, &format!("{prefix}/episode_len_mean"), float(w.len_mean()));
+    set_path(
+        r,
+        &format!("{prefix}/episode_return_mean"),
+        float(w.return_mean()),
+    );
+    set_path(
+        r,
+        &format!("{prefix}/episode_return_min"),
+        float(w.return_min()),
+    );
+    set_path(
+        r,
+        &format!("{prefix}/episode_return_max"),
+        float(w.return_max()),
+    );
+    set_path(
+        r,
+        &format!("{prefix}/episode_len_mean"),
+        float(w.len_mean()),
+    );
     set_path(r, &format!("{prefix}/episode_len_min"), float(w.len_min()));
     set_path(r, &format!("{prefix}/episode_len_max"), float(w.len_max()));
 }
@@ -264,12 +295,20 @@ impl Algorithm for PPO {
             episodes.extend(out.episodes);
             finished.extend(out.finished);
         }
-        set_path(&mut result, "timers/env_runner_sampling_timer", t.elapsed().as_secs_f64());
+        set_path(
+            &mut result,
+            "timers/env_runner_sampling_timer",
+            t.elapsed().as_secs_f64(),
+        );
 
         // 2. Merge connector states (observation filters) across runners.
         let t = Instant::now();
         self.connector_states = self.runners.sync_connector_states()?;
-        set_path(&mut result, "timers/synch_env_connectors", t.elapsed().as_secs_f64());
+        set_path(
+            &mut result,
+            "timers/synch_env_connectors",
+            t.elapsed().as_secs_f64(),
+        );
 
         // 3. Episode metrics.
         self.window.extend(finished.iter().copied());
@@ -278,12 +317,22 @@ impl Algorithm for PPO {
         episode_keys(&mut result, "env_runners", &self.window);
         set_path(&mut result, "env_runners/num_episodes", finished.len());
         set_path(&mut result, "env_runners/num_env_steps_sampled", env_steps);
-        set_path(&mut result, "env_runners/num_env_steps_sampled_lifetime", self.counters.num_env_steps_sampled_lifetime);
-        set_path(&mut result, "env_runners/num_episodes_lifetime", self.counters.num_episodes_lifetime);
+        set_path(
+            &mut result,
+            "env_runners/num_env_steps_sampled_lifetime",
+            self.counters.num_env_steps_sampled_lifetime,
+        );
+        set_path(
+            &mut result,
+            "env_runners/num_episodes_lifetime",
+            self.counters.num_episodes_lifetime,
+        );
 
         // 4. Learner update.
         let t = Instant::now();
-        let update = self.learner.update_from_episodes(episodes, self.counters.num_env_steps_sampled_lifetime)?;
+        let update = self
+            .learner
+            .update_from_episodes(episodes, self.counters.num_env_steps_sampled_lifetime)?;
         let learner_time = t.elapsed().as_secs_f64();
         set_path(&mut result, "timers/learner_update_timer", learner_time);
         self.counters.num_env_steps_trained_lifetime += update.num_env_steps_trained;
@@ -291,17 +340,41 @@ impl Algorithm for PPO {
         for (k, v) in update.stats {
             set_path(&mut result, &format!("learners/default_policy/{k}"), v);
         }
-        set_path(&mut result, "learners/default_policy/num_module_steps_trained", update.num_module_steps_trained);
-        set_path(&mut result, "learners/default_policy/num_module_steps_trained_lifetime", self.counters.num_module_steps_trained_lifetime);
-        set_path(&mut result, "learners/__all_modules__/num_env_steps_trained", update.num_env_steps_trained);
-        set_path(&mut result, "learners/__all_modules__/num_env_steps_trained_lifetime", self.counters.num_env_steps_trained_lifetime);
-        set_path(&mut result, "learners/__all_modules__/num_module_steps_trained_lifetime", self.counters.num_module_steps_trained_lifetime);
+        set_path(
+            &mut result,
+            "learners/default_policy/num_module_steps_trained",
+            update.num_module_steps_trained,
+        );
+        set_path(
+            &mut result,
+            "learners/default_policy/num_module_steps_trained_lifetime",
+            self.counters.num_module_steps_trained_lifetime,
+        );
+        set_path(
+            &mut result,
+            "learners/__all_modules__/num_env_steps_trained",
+            update.num_env_steps_trained,
+        );
+        set_path(
+            &mut result,
+            "learners/__all_modules__/num_env_steps_trained_lifetime",
+            self.counters.num_env_steps_trained_lifetime,
+        );
+        set_path(
+            &mut result,
+            "learners/__all_modules__/num_module_steps_trained_lifetime",
+            self.counters.num_module_steps_trained_lifetime,
+        );
 
         // 5. Broadcast the new weights.
         let t = Instant::now();
         let weights = self.learner.get_weights();
         self.runners.sync_weights(&weights)?;
-        set_path(&mut result, "timers/synch_weights", t.elapsed().as_secs_f64());
+        set_path(
+            &mut result,
+            "timers/synch_weights",
+            t.elapsed().as_secs_f64(),
+        );
 
         self.counters.training_iteration += 1;
         self.iterations_since_restore += 1;
@@ -315,17 +388,47 @@ impl Algorithm for PPO {
         let elapsed = start.elapsed().as_secs_f64();
         self.counters.time_total_s += elapsed;
         set_path(&mut result, "timers/training_iteration", elapsed);
-        set_path(&mut result, "env_runners/num_env_steps_sampled_lifetime_throughput", float(env_steps as f64 / elapsed));
-        set_path(&mut result, "learners/__all_modules__/num_module_steps_trained_throughput", float(update.num_module_steps_trained as f64 / learner_time));
-        set_path(&mut result, "num_env_steps_sampled_lifetime", self.counters.num_env_steps_sampled_lifetime);
-        set_path(&mut result, "num_env_steps_trained_lifetime", self.counters.num_env_steps_trained_lifetime);
-        set_path(&mut result, "num_episodes_lifetime", self.counters.num_episodes_lifetime);
+        set_path(
+            &mut result,
+            "env_runners/num_env_steps_sampled_lifetime_throughput",
+            float(env_steps as f64 / elapsed),
+        );
+        set_path(
+            &mut result,
+            "learners/__all_modules__/num_module_steps_trained_throughput",
+            float(update.num_module_steps_trained as f64 / learner_time),
+        );
+        set_path(
+            &mut result,
+            "num_env_steps_sampled_lifetime",
+            self.counters.num_env_steps_sampled_lifetime,
+        );
+        set_path(
+            &mut result,
+            "num_env_steps_trained_lifetime",
+            self.counters.num_env_steps_trained_lifetime,
+        );
+        set_path(
+            &mut result,
+            "num_episodes_lifetime",
+            self.counters.num_episodes_lifetime,
+        );
         set_path(&mut result, "num_training_step_calls_per_iteration", 1);
-        set_path(&mut result, "training_iteration", self.counters.training_iteration);
-        set_path(&mut result, "iterations_since_restore", self.iterations_since_restore);
+        set_path(
+            &mut result,
+            "training_iteration",
+            self.counters.training_iteration,
+        );
+        set_path(
+            &mut result,
+            "iterations_since_restore",
+            self.iterations_since_restore,
+        );
         set_path(&mut result, "time_this_iter_s", elapsed);
         set_path(&mut result, "time_total_s", self.counters.time_total_s);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         set_path(&mut result, "timestamp", now);
         set_path(&mut result, "done", false);
 
@@ -346,8 +449,13 @@ impl Algorithm for PPO {
             self.eval_runners = Some(runner_group(
                 &self.config,
                 &policy,
-                &Pipeline::default_env_to_module(self.config.base.observation_filter == "MeanStdFilter"),
-                &Pipeline::default_module_to_env(self.config.base.normalize_actions, self.config.base.clip_actions),
+                &Pipeline::default_env_to_module(
+                    self.config.base.observation_filter == "MeanStdFilter",
+                ),
+                &Pipeline::default_module_to_env(
+                    self.config.base.normalize_actions,
+                    self.config.base.clip_actions,
+                ),
                 self.config.base.evaluation_num_env_runners,
                 seed,
                 self.config.base.evaluation_explore,

@@ -190,25 +190,37 @@ impl PPOConfig {
     }
 
     /// `.env_runners(...)`.
-    pub fn env_runners(mut self, f: impl for<'a, 'b> FnOnce(&'a mut EnvRunnersArgs<'b>) -> &'a mut EnvRunnersArgs<'b>) -> Self {
+    pub fn env_runners(
+        mut self,
+        f: impl for<'a, 'b> FnOnce(&'a mut EnvRunnersArgs<'b>) -> &'a mut EnvRunnersArgs<'b>,
+    ) -> Self {
         f(&mut EnvRunnersArgs(&mut self));
         self
     }
 
     /// `.training(...)`.
-    pub fn training(mut self, f: impl for<'a, 'b> FnOnce(&'a mut TrainingArgs<'b>) -> &'a mut TrainingArgs<'b>) -> Self {
+    pub fn training(
+        mut self,
+        f: impl for<'a, 'b> FnOnce(&'a mut TrainingArgs<'b>) -> &'a mut TrainingArgs<'b>,
+    ) -> Self {
         f(&mut TrainingArgs(&mut self));
         self
     }
 
     /// `.evaluation(...)`.
-    pub fn evaluation(mut self, f: impl for<'a, 'b> FnOnce(&'a mut EvaluationArgs<'b>) -> &'a mut EvaluationArgs<'b>) -> Self {
+    pub fn evaluation(
+        mut self,
+        f: impl for<'a, 'b> FnOnce(&'a mut EvaluationArgs<'b>) -> &'a mut EvaluationArgs<'b>,
+    ) -> Self {
         f(&mut EvaluationArgs(&mut self));
         self
     }
 
     /// `.rl_module(...)`: the network.
-    pub fn rl_module(mut self, f: impl for<'a, 'b> FnOnce(&'a mut RlModuleArgs<'b>) -> &'a mut RlModuleArgs<'b>) -> Self {
+    pub fn rl_module(
+        mut self,
+        f: impl for<'a, 'b> FnOnce(&'a mut RlModuleArgs<'b>) -> &'a mut RlModuleArgs<'b>,
+    ) -> Self {
         f(&mut RlModuleArgs(&mut self));
         self
     }
@@ -221,7 +233,12 @@ impl PPOConfig {
 
     /// `.checkpointing(...)`: save every `frequency` iterations (0: never), at the end, keep
     /// the last `num_to_keep`.
-    pub fn checkpointing(mut self, frequency: usize, at_end: bool, num_to_keep: Option<usize>) -> Self {
+    pub fn checkpointing(
+        mut self,
+        frequency: usize,
+        at_end: bool,
+        num_to_keep: Option<usize>,
+    ) -> Self {
         self.base.checkpoint_frequency = frequency;
         self.base.checkpoint_at_end = at_end;
         self.base.num_checkpoints_to_keep = num_to_keep;
@@ -250,15 +267,27 @@ impl PPOConfig {
             return err(format!("clip_param = {} must be positive", self.clip_param));
         }
         if !(self.vf_clip_param > 0.0) {
-            return err(format!("vf_clip_param = {} must be positive", self.vf_clip_param));
+            return err(format!(
+                "vf_clip_param = {} must be positive",
+                self.vf_clip_param
+            ));
         }
-        if self.kl_coeff < 0.0 || self.kl_target < 0.0 || self.entropy_coeff < 0.0 || self.vf_loss_coeff < 0.0 {
+        if self.kl_coeff < 0.0
+            || self.kl_target < 0.0
+            || self.entropy_coeff < 0.0
+            || self.vf_loss_coeff < 0.0
+        {
             return err("kl_coeff, kl_target, entropy_coeff and vf_loss_coeff must be ≥ 0".into());
         }
-        for (name, sched) in [("lr_schedule", &self.lr_schedule), ("entropy_coeff_schedule", &self.entropy_coeff_schedule)] {
+        for (name, sched) in [
+            ("lr_schedule", &self.lr_schedule),
+            ("entropy_coeff_schedule", &self.entropy_coeff_schedule),
+        ] {
             if let Some(s) = sched {
                 if s.is_empty() {
-                    return err(format!("{name} is empty: give at least one [timestep, value] pair or None"));
+                    return err(format!(
+                        "{name} is empty: give at least one [timestep, value] pair or None"
+                    ));
                 }
                 if s.windows(2).any(|w| w[1].0 < w[0].0) {
                     return err(format!("{name} = {s:?}: timesteps must not decrease"));
@@ -323,15 +352,38 @@ mod tests {
         PPOConfig::new()
             .environment("CartPole-v1")
             .env_runners(|r| r.num_env_runners(2))
-            .training(|t| t.train_batch_size(500).lr(3e-4).gamma(0.99).minibatch_size(128).num_epochs(5))
+            .training(|t| {
+                t.train_batch_size(500)
+                    .lr(3e-4)
+                    .gamma(0.99)
+                    .minibatch_size(128)
+                    .num_epochs(5)
+            })
             .evaluation(|e| e.evaluation_interval(Some(10)).evaluation_duration(10))
     }
 
     #[test]
     fn defaults_are_rllib_ppo_defaults() {
         let c = PPOConfig::new();
-        assert_eq!((c.base.lr, c.base.train_batch_size, c.base.minibatch_size, c.base.num_epochs), (5e-5, 4000, 128, 30));
-        assert_eq!((c.lambda_, c.clip_param, c.vf_clip_param, c.kl_coeff, c.kl_target), (1.0, 0.3, 10.0, 0.2, 0.01));
+        assert_eq!(
+            (
+                c.base.lr,
+                c.base.train_batch_size,
+                c.base.minibatch_size,
+                c.base.num_epochs
+            ),
+            (5e-5, 4000, 128, 30)
+        );
+        assert_eq!(
+            (
+                c.lambda_,
+                c.clip_param,
+                c.vf_clip_param,
+                c.kl_coeff,
+                c.kl_target
+            ),
+            (1.0, 0.3, 10.0, 0.2, 0.01)
+        );
         assert!(c.use_kl_loss && c.base.grad_clip.is_none());
     }
 
@@ -342,7 +394,11 @@ mod tests {
         assert_eq!(PPOConfig::from_json(&c.to_json()).unwrap(), c);
         assert_eq!(PPOConfig::from_toml(&c.to_toml().unwrap()).unwrap(), c);
         let json: serde_json::Value = serde_json::from_str(&c.to_json()).unwrap();
-        assert_eq!(json["train_batch_size"], json!(500), "keys are flat, RLlib's names");
+        assert_eq!(
+            json["train_batch_size"],
+            json!(500),
+            "keys are flat, RLlib's names"
+        );
     }
 
     #[test]
@@ -351,11 +407,18 @@ mod tests {
         c.set("minibatch_size", json!(256)).unwrap();
         c.set("lambda_", json!(0.95)).unwrap();
         c.set("lr", json!(1e-3)).unwrap();
-        assert_eq!((c.base.minibatch_size, c.lambda_, c.base.lr), (256, 0.95, 1e-3));
+        assert_eq!(
+            (c.base.minibatch_size, c.lambda_, c.base.lr),
+            (256, 0.95, 1e-3)
+        );
         assert_eq!(c.get("minibatch_size"), Some(json!(256)));
         assert!(c.set("no_such_key", json!(1)).is_err());
         c.set("minibatch_size", json!(1000)).unwrap();
-        assert!(c.validate().unwrap_err().0.contains("minibatch_size = 1000 > train_batch_size = 500"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .0
+            .contains("minibatch_size = 1000 > train_batch_size = 500"));
     }
 
     #[test]

@@ -175,15 +175,24 @@ impl PPOLearner {
         }
         let batch = data.batch;
         if batch.is_empty() {
-            return Err(LearnerError::BadBatch("the learner pipeline produced an empty train batch".into()));
+            return Err(LearnerError::BadBatch(
+                "the learner pipeline produced an empty train batch".into(),
+            ));
         }
         self.update_from_batch(&batch, lifetime_steps)
     }
 
     /// The minibatch epochs on a ready train batch (advantages and value targets filled).
-    pub fn update_from_batch(&mut self, batch: &TrainBatch, lifetime_steps: u64) -> Result<UpdateReport, LearnerError> {
+    pub fn update_from_batch(
+        &mut self,
+        batch: &TrainBatch,
+        lifetime_steps: u64,
+    ) -> Result<UpdateReport, LearnerError> {
         let cfg = self.cfg.clone();
-        let lr = cfg.lr_schedule.as_deref().map_or(cfg.lr, |s| schedule_value(s, lifetime_steps));
+        let lr = cfg
+            .lr_schedule
+            .as_deref()
+            .map_or(cfg.lr, |s| schedule_value(s, lifetime_steps));
         let entropy_coeff = cfg
             .entropy_coeff_schedule
             .as_deref()
@@ -197,7 +206,13 @@ impl PPOLearner {
             curr_kl_coeff: self.curr_kl_coeff as f32,
             use_kl_loss: cfg.use_kl_loss,
         };
-        let mut it = MiniBatchCyclicIterator::new(batch.len(), cfg.minibatch_size, cfg.num_epochs, cfg.shuffle, &mut self.rng);
+        let mut it = MiniBatchCyclicIterator::new(
+            batch.len(),
+            cfg.minibatch_size,
+            cfg.num_epochs,
+            cfg.shuffle,
+            &mut self.rng,
+        );
         let num_minibatches = it.remaining() as u64;
         let mut last = None;
         let mut grad_norm = 0.0f32;
@@ -218,7 +233,8 @@ impl PPOLearner {
                 .map_err(|e| LearnerError::BadBatch(e.to_string()))?;
             last = Some(out.stats);
         }
-        let stats = last.ok_or_else(|| LearnerError::BadBatch("no minibatch was trained".into()))?;
+        let stats =
+            last.ok_or_else(|| LearnerError::BadBatch("no minibatch was trained".into()))?;
         // RLlib's KL coefficient update, once per update, from the last minibatch's KL.
         let kl = f64::from(stats.mean_kl_loss);
         let coeff_used = self.curr_kl_coeff;
@@ -242,9 +258,18 @@ impl PPOLearner {
             ("curr_kl_coeff_used".into(), float(coeff_used)),
             ("curr_entropy_coeff".into(), float(entropy_coeff)),
             ("default_optimizer_learning_rate".into(), float(lr)),
-            ("gradients_default_optimizer_global_norm".into(), f(grad_norm)),
-            ("num_trainable_parameters".into(), Value::from(self.module().params().num_scalars())),
-            ("module_train_batch_size_mean".into(), Value::from(cfg.minibatch_size)),
+            (
+                "gradients_default_optimizer_global_norm".into(),
+                f(grad_norm),
+            ),
+            (
+                "num_trainable_parameters".into(),
+                Value::from(self.module().params().num_scalars()),
+            ),
+            (
+                "module_train_batch_size_mean".into(),
+                Value::from(cfg.minibatch_size),
+            ),
         ];
         Ok(UpdateReport {
             stats,

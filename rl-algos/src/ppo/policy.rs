@@ -91,7 +91,9 @@ impl Policy for PPOPolicy {
         let mut offset = 0;
         for v in self.module.params_mut().values_mut() {
             let n = v.len();
-            v.iter_mut().zip(&weights[offset..offset + n]).for_each(|(d, &s)| *d = s);
+            v.iter_mut()
+                .zip(&weights[offset..offset + n])
+                .for_each(|(d, &s)| *d = s);
             offset += n;
         }
         Ok(())

@@ -220,7 +220,9 @@ impl AlgorithmConfig {
         if let FragmentLength::Steps(n) = self.rollout_fragment_length {
             let envs = self.num_env_runners.max(1) * self.num_envs_per_env_runner;
             if n == 0 {
-                return err("rollout_fragment_length = 0: use \"auto\" or a positive number".into());
+                return err(
+                    "rollout_fragment_length = 0: use \"auto\" or a positive number".into(),
+                );
             }
             if self.train_batch_size % (n * envs) != 0 {
                 return err(format!(
@@ -236,7 +238,9 @@ impl AlgorithmConfig {
         }
         if let Some(c) = self.grad_clip {
             if !(c > 0.0) {
-                return err(format!("grad_clip = {c} must be positive (or None for no clipping)"));
+                return err(format!(
+                    "grad_clip = {c} must be positive (or None for no clipping)"
+                ));
             }
         }
         if let Some(0) = self.evaluation_interval {
@@ -245,16 +249,25 @@ impl AlgorithmConfig {
         if self.evaluation_interval.is_some() && self.evaluation_duration == 0 {
             return err("evaluation_duration = 0 with evaluation on: it must be at least 1".into());
         }
-        if !matches!(self.observation_filter.as_str(), "NoFilter" | "MeanStdFilter") {
+        if !matches!(
+            self.observation_filter.as_str(),
+            "NoFilter" | "MeanStdFilter"
+        ) {
             return err(format!(
                 "observation_filter = {:?}: use \"NoFilter\" or \"MeanStdFilter\"",
                 self.observation_filter
             ));
         }
         if self.model_config.fcnet_hiddens.contains(&0) {
-            return err(format!("fcnet_hiddens = {:?}: layer sizes must be positive", self.model_config.fcnet_hiddens));
+            return err(format!(
+                "fcnet_hiddens = {:?}: layer sizes must be positive",
+                self.model_config.fcnet_hiddens
+            ));
         }
-        if !matches!(self.model_config.fcnet_activation.as_str(), "tanh" | "relu" | "linear") {
+        if !matches!(
+            self.model_config.fcnet_activation.as_str(),
+            "tanh" | "relu" | "linear"
+        ) {
             return err(format!(
                 "fcnet_activation = {:?}: use \"tanh\", \"relu\" or \"linear\"",
                 self.model_config.fcnet_activation
@@ -286,7 +299,9 @@ where
         if !node.contains_key(seg) {
             let mut known: Vec<&String> = node.keys().collect();
             known.sort();
-            return Err(ConfigError(format!("unknown config key `{key}`; known keys: {known:?}")));
+            return Err(ConfigError(format!(
+                "unknown config key `{key}`; known keys: {known:?}"
+            )));
         }
         if path.peek().is_none() {
             node.insert(seg.to_string(), value);
@@ -295,7 +310,9 @@ where
         node = node
             .get_mut(seg)
             .and_then(|v| v.as_object_mut())
-            .ok_or_else(|| ConfigError(format!("config key `{seg}` in `{key}` is not a section")))?;
+            .ok_or_else(|| {
+                ConfigError(format!("config key `{seg}` in `{key}` is not a section"))
+            })?;
     }
     *config = serde_json::from_value(json)
         .map_err(|e| ConfigError(format!("cannot set `{key}`: {e}")))?;
@@ -338,8 +355,14 @@ mod tests {
         assert!(e.0.contains("unknown config key `minibatch_sise`"), "{e}");
         let e = set_by_key(&mut c, "minibatch_size", json!("big")).unwrap_err();
         assert!(e.0.contains("minibatch_size"), "{e}");
-        assert_eq!(c.minibatch_size, 256, "a failed set leaves the config as it was");
-        assert_eq!(get_by_key(&c, "model_config.fcnet_hiddens"), Some(json!([64, 64])));
+        assert_eq!(
+            c.minibatch_size, 256,
+            "a failed set leaves the config as it was"
+        );
+        assert_eq!(
+            get_by_key(&c, "model_config.fcnet_hiddens"),
+            Some(json!([64, 64]))
+        );
     }
 
     #[test]
@@ -348,7 +371,10 @@ mod tests {
         c.train_batch_size = 100;
         c.minibatch_size = 128;
         let e = c.validate().unwrap_err();
-        assert!(e.0.contains("minibatch_size = 128 > train_batch_size = 100"), "{e}");
+        assert!(
+            e.0.contains("minibatch_size = 128 > train_batch_size = 100"),
+            "{e}"
+        );
         c.minibatch_size = 64;
         c.lr = 0.0;
         assert!(c.validate().unwrap_err().0.contains("lr = 0"));

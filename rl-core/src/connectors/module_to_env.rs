@@ -90,7 +90,9 @@ impl ModuleToEnv for GetActions {
             (ActionDistKind::Categorical, Space::Discrete { start, .. }) => *start,
             (ActionDistKind::DiagGaussian, Space::Box { .. }) => 0,
             (kind, space) => {
-                return Err(bad(format!("a {kind:?} distribution does not fit the action space {space:?}")))
+                return Err(bad(format!(
+                    "a {kind:?} distribution does not fit the action space {space:?}"
+                )))
             }
         };
         if batch.actions.dim() != (n, width) {
@@ -98,7 +100,12 @@ impl ModuleToEnv for GetActions {
         }
         batch.action_logp.clear();
         batch.env_actions.clear();
-        for (inputs, mut action) in batch.action_dist_inputs.rows().into_iter().zip(batch.actions.rows_mut()) {
+        for (inputs, mut action) in batch
+            .action_dist_inputs
+            .rows()
+            .into_iter()
+            .zip(batch.actions.rows_mut())
+        {
             let action = action.as_slice_mut().expect("fresh arrays are contiguous");
             let logp = if ctx.explore {
                 kind.sample_into(inputs, ctx.rng, action)

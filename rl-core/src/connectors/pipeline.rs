@@ -15,14 +15,22 @@ pub trait Named {
 /// or `dyn LearnerConnector`). Serializes as a list of tagged connectors (typetag), so
 /// pipelines travel inside configs.
 #[derive(Serialize, Deserialize)]
-#[serde(transparent, bound(serialize = "Box<C>: Serialize", deserialize = "Box<C>: Deserialize<'de>"))]
+#[serde(
+    transparent,
+    bound(
+        serialize = "Box<C>: Serialize",
+        deserialize = "Box<C>: Deserialize<'de>"
+    )
+)]
 pub struct Pipeline<C: ?Sized> {
     connectors: Vec<Box<C>>,
 }
 
 impl<C: ?Sized> Default for Pipeline<C> {
     fn default() -> Self {
-        Pipeline { connectors: Vec::new() }
+        Pipeline {
+            connectors: Vec::new(),
+        }
     }
 }
 
@@ -75,7 +83,10 @@ impl<C: ?Sized + Named> Pipeline<C> {
 
     /// The first connector named `name`.
     pub fn get(&self, name: &str) -> Option<&C> {
-        self.connectors.iter().find(|c| c.name() == name).map(|c| &**c)
+        self.connectors
+            .iter()
+            .find(|c| c.name() == name)
+            .map(|c| &**c)
     }
 
     /// The first connector named `name`, mutably.
@@ -99,14 +110,22 @@ impl<C: ?Sized + Named> Pipeline<C> {
     }
 
     /// Inserts a connector before the one named `name`.
-    pub fn insert_before(&mut self, name: &str, connector: Box<C>) -> Result<&mut Self, ConnectorError> {
+    pub fn insert_before(
+        &mut self,
+        name: &str,
+        connector: Box<C>,
+    ) -> Result<&mut Self, ConnectorError> {
         let i = self.position(name)?;
         self.connectors.insert(i, connector);
         Ok(self)
     }
 
     /// Inserts a connector after the one named `name`.
-    pub fn insert_after(&mut self, name: &str, connector: Box<C>) -> Result<&mut Self, ConnectorError> {
+    pub fn insert_after(
+        &mut self,
+        name: &str,
+        connector: Box<C>,
+    ) -> Result<&mut Self, ConnectorError> {
         let i = self.position(name)?;
         self.connectors.insert(i + 1, connector);
         Ok(self)

@@ -107,7 +107,10 @@ mod tests {
         while it.next_into(&mut mb) {
             all.push(mb.clone());
         }
-        assert_eq!(all, vec![vec![0, 1, 2], vec![3, 4, 0], vec![1, 2, 3], vec![4, 0, 1]]);
+        assert_eq!(
+            all,
+            vec![vec![0, 1, 2], vec![3, 4, 0], vec![1, 2, 3], vec![4, 0, 1]]
+        );
     }
 
     #[test]

@@ -50,7 +50,12 @@ impl EpisodeWindow {
         self.episodes.is_empty()
     }
 
-    fn stat(&self, f: impl Fn(&EpisodeStats) -> f64, fold: impl Fn(f64, f64) -> f64, init: f64) -> f64 {
+    fn stat(
+        &self,
+        f: impl Fn(&EpisodeStats) -> f64,
+        fold: impl Fn(f64, f64) -> f64,
+        init: f64,
+    ) -> f64 {
         if self.episodes.is_empty() {
             return f64::NAN;
         }
@@ -91,7 +96,10 @@ mod tests {
     fn window_keeps_the_last_n() {
         let mut w = EpisodeWindow::new(2);
         assert!(w.return_mean().is_nan());
-        w.extend([1.0, 2.0, 4.0].map(|r| EpisodeStats { episode_return: r, length: r as usize }));
+        w.extend([1.0, 2.0, 4.0].map(|r| EpisodeStats {
+            episode_return: r,
+            length: r as usize,
+        }));
         assert_eq!(w.len(), 2);
         assert_eq!(w.return_mean(), 3.0);
         assert_eq!(w.return_min(), 2.0);

@@ -76,7 +76,10 @@ mod tests {
         let mut r = ResultDict::new();
         set_path(&mut r, "env_runners/episode_return_mean", 20.5);
         set_path(&mut r, "training_iteration", 1);
-        assert_eq!(get_path(&r, "env_runners/episode_return_mean"), Some(&Value::from(20.5)));
+        assert_eq!(
+            get_path(&r, "env_runners/episode_return_mean"),
+            Some(&Value::from(20.5))
+        );
         let flat = flatten(&r);
         assert_eq!(flat[0].0, "env_runners/episode_return_mean");
         assert_eq!(flat[1].0, "training_iteration");

@@ -26,7 +26,10 @@ impl TrialWriter {
     pub fn create(dir: impl AsRef<Path>, params: &Value) -> io::Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir)?;
-        fs::write(dir.join("params.json"), serde_json::to_string_pretty(params)?)?;
+        fs::write(
+            dir.join("params.json"),
+            serde_json::to_string_pretty(params)?,
+        )?;
         File::create(dir.join("result.json"))?;
         File::create(dir.join("progress.csv"))?;
         Ok(TrialWriter {
@@ -43,7 +46,9 @@ impl TrialWriter {
 
     /// Appends one iteration's result to `result.json` and `progress.csv`.
     pub fn write(&mut self, result: &ResultDict) -> io::Result<()> {
-        let mut f = OpenOptions::new().append(true).open(self.dir.join("result.json"))?;
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("result.json"))?;
         writeln!(f, "{}", serde_json::to_string(result)?)?;
         let flat = flatten(result);
         let mut new_columns = false;
@@ -56,14 +61,18 @@ impl TrialWriter {
         self.rows.push(flat);
         if new_columns {
             let mut out = String::new();
-            out.push_str(&csv_line(self.columns.iter().map(|c| c.as_str().to_string())));
+            out.push_str(&csv_line(
+                self.columns.iter().map(|c| c.as_str().to_string()),
+            ));
             for row in &self.rows {
                 out.push_str(&self.csv_row(row));
             }
             fs::write(self.dir.join("progress.csv"), out)?;
         } else {
             let line = self.csv_row(self.rows.last().expect("just pushed"));
-            let mut f = OpenOptions::new().append(true).open(self.dir.join("progress.csv"))?;
+            let mut f = OpenOptions::new()
+                .append(true)
+                .open(self.dir.join("progress.csv"))?;
             f.write_all(line.as_bytes())?;
         }
         Ok(())

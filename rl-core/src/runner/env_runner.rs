@@ -95,7 +95,10 @@ impl EnvRunner {
                 policy.obs_dim()
             )));
         }
-        let rng = Rng::seed_from_u64(derive_seed(spec.seed, &["env_runner_actions", &spec.index.to_string()]));
+        let rng = Rng::seed_from_u64(derive_seed(
+            spec.seed,
+            &["env_runner_actions", &spec.index.to_string()],
+        ));
         Ok(EnvRunner {
             envs,
             obs_space,
@@ -170,8 +173,12 @@ impl EnvRunner {
     /// run's seed; later calls continue their RNGs.
     pub fn reset(&mut self) -> Result<(), RunnerError> {
         let n = self.spec.num_envs;
-        let seed = (!self.seeded)
-            .then(|| derive_seed(self.spec.seed, &["env_runner_envs", &self.spec.index.to_string()]));
+        let seed = (!self.seeded).then(|| {
+            derive_seed(
+                self.spec.seed,
+                &["env_runner_envs", &self.spec.index.to_string()],
+            )
+        });
         self.seeded = true;
         let reset = self.envs.reset(seed, None)?;
         self.e2m.env_obs.clear();
@@ -183,7 +190,8 @@ impl EnvRunner {
         for i in 0..n {
             let id = self.new_episode_id();
             let row = self.current_obs.row(i).to_vec();
-            self.chunks.push(Episode::new(id, 0, &row, act_dim, dist_dim));
+            self.chunks
+                .push(Episode::new(id, 0, &row, act_dim, dist_dim));
         }
         self.returns = vec![0.0; n];
         self.lengths = vec![0; n];
@@ -298,7 +306,13 @@ impl EnvRunner {
             if chunk.is_empty() {
                 continue;
             }
-            let next = Episode::new(chunk.id, chunk.t_started + chunk.len(), chunk.last_obs(), act_dim, dist_dim);
+            let next = Episode::new(
+                chunk.id,
+                chunk.t_started + chunk.len(),
+                chunk.last_obs(),
+                act_dim,
+                dist_dim,
+            );
             out.episodes.push(std::mem::replace(chunk, next));
         }
         Ok(out)

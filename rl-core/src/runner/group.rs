@@ -63,7 +63,9 @@ impl EnvRunnerGroup {
     /// the remainder), concatenated in runner order.
     pub fn sample_episodes(&mut self, num_episodes: usize) -> Result<SampleOutput, RunnerError> {
         let k = self.runners.len().max(1);
-        let shares: Vec<usize> = (0..k).map(|i| num_episodes / k + usize::from(i < num_episodes % k)).collect();
+        let shares: Vec<usize> = (0..k)
+            .map(|i| num_episodes / k + usize::from(i < num_episodes % k))
+            .collect();
         let shares = &shares;
         let outs = self.map(|r| {
             let share = shares[r.spec().index];
@@ -79,7 +81,9 @@ impl EnvRunnerGroup {
     /// Evaluation by timesteps: `steps` split over the runners.
     pub fn sample_timesteps(&mut self, steps: usize) -> Result<SampleOutput, RunnerError> {
         let k = self.runners.len().max(1);
-        let shares: Vec<usize> = (0..k).map(|i| steps / k + usize::from(i < steps % k)).collect();
+        let shares: Vec<usize> = (0..k)
+            .map(|i| steps / k + usize::from(i < steps % k))
+            .collect();
         let shares = &shares;
         let outs = self.map(|r| r.sample_timesteps(shares[r.spec().index]))?;
         Ok(concat(outs))
@@ -127,9 +131,17 @@ impl EnvRunnerGroup {
 
     /// Sets the env→module connectors' states on every runner (from a driver copy or a
     /// checkpoint), one per connector.
-    pub fn set_connector_states(&mut self, states: &[Option<serde_json::Value>]) -> Result<(), RunnerError> {
+    pub fn set_connector_states(
+        &mut self,
+        states: &[Option<serde_json::Value>],
+    ) -> Result<(), RunnerError> {
         for r in &mut self.runners {
-            for (c, state) in r.env_to_module_mut().connectors_mut().iter_mut().zip(states) {
+            for (c, state) in r
+                .env_to_module_mut()
+                .connectors_mut()
+                .iter_mut()
+                .zip(states)
+            {
                 if let Some(state) = state {
                     c.set_state(state)?;
                 }

@@ -34,7 +34,10 @@ impl LearnerConnector for AddOneTsToEpisodesAndTruncate {
             if ep.is_empty() {
                 return Err(ConnectorError::BadInput {
                     connector: self.name().into(),
-                    reason: format!("episode {} has an empty chunk; runners never return one", ep.id),
+                    reason: format!(
+                        "episode {} has an empty chunk; runners never return one",
+                        ep.id
+                    ),
                 });
             }
             let last_obs = ep.last_obs().to_vec();

@@ -87,7 +87,8 @@ impl LearnerConnector for AddColumnsFromEpisodesToTrainBatch {
         data.batch = TrainBatch {
             obs: Array2::from_shape_vec((rows, obs_dim), obs).map_err(shape_err)?,
             actions: Array2::from_shape_vec((rows, act_dim), actions).map_err(shape_err)?,
-            action_dist_inputs: Array2::from_shape_vec((rows, dist_dim), dist).map_err(shape_err)?,
+            action_dist_inputs: Array2::from_shape_vec((rows, dist_dim), dist)
+                .map_err(shape_err)?,
             rewards: Array1::from(rewards),
             action_logp: Array1::from(logp),
             terminateds: Array1::from(terminateds),

@@ -40,7 +40,11 @@ pub fn compute_value_targets(
         let v = f64::from(values[t]);
         let next_value = values.get(t + 1).map_or(0.0, |&x| f64::from(x));
         let not_terminal = if terminateds[t] { 0.0 } else { 1.0 };
-        let carries = if terminateds[t] || truncateds[t] { 0.0 } else { 1.0 };
+        let carries = if terminateds[t] || truncateds[t] {
+            0.0
+        } else {
+            1.0
+        };
         let delta = f64::from(rewards[t]) + gamma * not_terminal * next_value - v;
         let advantage = delta + gamma * lambda * carries * next_advantage;
         targets[t] = (advantage + v) as f32;

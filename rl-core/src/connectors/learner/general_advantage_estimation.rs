@@ -36,13 +36,13 @@ impl LearnerConnector for GeneralAdvantageEstimation {
         if batch.is_empty() {
             return Ok(());
         }
-        let values = ctx
-            .policy
-            .compute_values(batch.obs.view())
-            .map_err(|e| ConnectorError::BadInput {
-                connector: "GeneralAdvantageEstimation".into(),
-                reason: e.to_string(),
-            })?;
+        let values =
+            ctx.policy
+                .compute_values(batch.obs.view())
+                .map_err(|e| ConnectorError::BadInput {
+                    connector: "GeneralAdvantageEstimation".into(),
+                    reason: e.to_string(),
+                })?;
         let as_slice = |a: &Array1<f32>| a.to_vec();
         let targets = compute_value_targets(
             &as_slice(&values),
