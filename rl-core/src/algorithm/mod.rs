@@ -1,8 +1,11 @@
 //! The algorithm wing: shared config, the `Algorithm` trait, and what a run writes.
 
+pub mod checkpoint;
 pub mod config;
 
-pub use config::{get_by_key, set_by_key, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength, ModelConfig};
+pub use config::{
+    get_by_key, set_by_key, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength, ModelConfig,
+};
 
 use crate::env::EnvError;
 use crate::learner::LearnerError;
@@ -33,14 +36,10 @@ pub enum AlgorithmError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A checkpoint cannot be used.
-    #[error("checkpoint {path}: {reason}")]
-    Checkpoint {
-        /// The file or directory at fault.
-        path: String,
-        /// What is wrong with it and what to do.
-        reason: String,
-    },
+    /// A checkpoint cannot be written or used: the file at fault and what is wrong
+    /// (checksum mismatch, missing file, newer format, another algorithm or space, …).
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
 }
 
 /// An algorithm as users drive it: RLlib's `Algorithm`.

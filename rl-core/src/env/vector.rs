@@ -247,6 +247,46 @@ impl<E: Env> SyncVectorEnv<E> {
     pub fn into_envs(self) -> Vec<E> {
         self.envs
     }
+
+    /// The full state of every sub-env ([`Env::save_state`]) and whether the vector env
+    /// needs a reset, for checkpoints: `{"needs_reset": bool, "envs": [state, …]}`.
+    pub fn save_state(&self) -> Result<serde_json::Value, EnvError> {
+        let envs = self
+            .envs
+            .iter()
+            .map(Env::save_state)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(serde_json::json!({ "needs_reset": self.needs_reset, "envs": envs }))
+    }
+
+    /// Restores a state from [`SyncVectorEnv::save_state`]; the number of sub-envs must
+    /// match. Steps then continue each sub-env's episode where it was saved.
+    pub fn load_state(&mut self, state: &serde_json::Value) -> Result<(), EnvError> {
+        let bad = |reason: String| EnvError::InvalidArgument {
+            name: "state".into(),
+            reason: format!("{reason}; pass a value returned by SyncVectorEnv::save_state"),
+        };
+        let needs_reset = state
+            .get("needs_reset")
+            .and_then(|v| v.as_bool())
+            .ok_or_else(|| bad("missing or non-boolean `needs_reset`".into()))?;
+        let envs = state
+            .get("envs")
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| bad("missing `envs` list".into()))?;
+        if envs.len() != self.envs.len() {
+            return Err(bad(format!(
+                "{} sub-env states for {} sub-envs",
+                envs.len(),
+                self.envs.len()
+            )));
+        }
+        for (env, s) in self.envs.iter_mut().zip(envs) {
+            env.load_state(s)?;
+        }
+        self.needs_reset = needs_reset;
+        Ok(())
+    }
 }
 
 impl<E: Env> VectorEnv for SyncVectorEnv<E> {

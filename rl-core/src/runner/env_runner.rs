@@ -4,10 +4,11 @@
 use ndarray::Array2;
 use rand::SeedableRng;
 
+use crate::algorithm::checkpoint::RngState;
 use crate::connectors::{
     ConnectorContext, EnvToModule, EnvToModuleBatch, ModuleToEnv, ModuleToEnvBatch, Pipeline,
 };
-use crate::env::{EnvSpec, Space, SyncVectorEnv, VectorEnv};
+use crate::env::{EnvError, EnvSpec, Space, SyncVectorEnv, VectorEnv};
 use crate::episode::Episode;
 use crate::metrics::EpisodeStats;
 use crate::policy::Policy;
@@ -15,6 +16,54 @@ use crate::seeding::derive_seed;
 use crate::Rng;
 
 use super::RunnerError;
+
+/// One connector's state in a pipeline, with the connector's name (checked on restore).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConnectorStateEntry {
+    /// The connector's name.
+    pub name: String,
+    /// Its state; `None` for stateless connectors.
+    pub state: Option<serde_json::Value>,
+}
+
+/// Everything an env runner needs to continue sampling exactly where it stopped: its RNG,
+/// its envs' states (physics, RNGs, time limits), the running episodes' chunks, returns,
+/// lengths and current observations, the episode-id counter and its connectors' states.
+/// The policy's weights are not included (they come from the learner).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnvRunnerState {
+    /// The runner's index in its group.
+    pub index: usize,
+    /// Sub-envs stepped together.
+    pub num_envs: usize,
+    /// The action-sampling RNG.
+    pub rng: RngState,
+    /// No episode is running (the next `sample` resets the envs).
+    pub needs_reset: bool,
+    /// The envs were seeded from the run's seed already.
+    pub seeded: bool,
+    /// Episodes started so far (episode ids derive from it).
+    pub next_episode: u64,
+    /// The running episodes' chunks, one per sub-env.
+    pub chunks: Vec<Episode>,
+    /// The running episodes' returns so far.
+    pub returns: Vec<f64>,
+    /// The running episodes' lengths so far.
+    pub lengths: Vec<usize>,
+    /// The module inputs of the current observations, `num_envs × obs_dim`, row-major.
+    pub current_obs: Vec<f32>,
+    /// The env→module connectors' states.
+    pub env_to_module: Vec<ConnectorStateEntry>,
+    /// The module→env connectors' states.
+    pub module_to_env: Vec<ConnectorStateEntry>,
+    /// The vector env's state ([`SyncVectorEnv::save_state`]); `None` when the env cannot
+    /// save its state, in which case a restored runner starts fresh episodes.
+    pub envs: Option<serde_json::Value>,
+}
+
+fn mismatch(what: String) -> RunnerError {
+    RunnerError::Mismatch(format!("env runner state: {what}"))
+}
 
 /// What one [`EnvRunner::sample`] call returns.
 #[derive(Clone, Debug, Default)]
@@ -148,6 +197,198 @@ impl EnvRunner {
     /// The action RNG (saved in checkpoints).
     pub fn rng(&self) -> &Rng {
         &self.rng
+    }
+
+    /// The env's observation space.
+    pub fn observation_space(&self) -> &Space {
+        &self.obs_space
+    }
+
+    /// The env's action space.
+    pub fn action_space(&self) -> &Space {
+        &self.act_space
+    }
+
+    /// The module→env pipeline.
+    pub fn module_to_env(&self) -> &Pipeline<dyn ModuleToEnv> {
+        &self.module_to_env
+    }
+
+    /// The runner's full state, to continue sampling exactly from here after
+    /// [`set_state`](Self::set_state) (see [`EnvRunnerState`]). Envs that cannot save
+    /// their state ([`EnvError::Unsupported`]) give `envs: None`.
+    pub fn get_state(&self) -> Result<EnvRunnerState, RunnerError> {
+        let envs = match self.envs.save_state() {
+            Ok(v) => Some(v),
+            Err(EnvError::Unsupported(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let entries = |names: Vec<&str>, states: Vec<Option<serde_json::Value>>| {
+            names
+                .into_iter()
+                .zip(states)
+                .map(|(name, state)| ConnectorStateEntry {
+                    name: name.to_string(),
+                    state,
+                })
+                .collect()
+        };
+        Ok(EnvRunnerState {
+            index: self.spec.index,
+            num_envs: self.spec.num_envs,
+            rng: RngState::of(&self.rng),
+            needs_reset: self.needs_reset,
+            seeded: self.seeded,
+            next_episode: self.next_episode,
+            chunks: self.chunks.clone(),
+            returns: self.returns.clone(),
+            lengths: self.lengths.clone(),
+            current_obs: self.current_obs.iter().copied().collect(),
+            env_to_module: entries(
+                self.env_to_module.names(),
+                self.env_to_module
+                    .connectors()
+                    .iter()
+                    .map(|c| c.get_state())
+                    .collect(),
+            ),
+            module_to_env: entries(
+                self.module_to_env.names(),
+                self.module_to_env
+                    .connectors()
+                    .iter()
+                    .map(|c| c.get_state())
+                    .collect(),
+            ),
+            envs,
+        })
+    }
+
+    /// Restores a state from [`get_state`](Self::get_state) of a runner with the same
+    /// index, number of envs, env and connectors. Everything is checked before anything
+    /// changes, except the connectors' and envs' own `set_state`/`load_state`, which may
+    /// fail after earlier ones succeeded.
+    pub fn set_state(&mut self, state: &EnvRunnerState) -> Result<(), RunnerError> {
+        let n = self.spec.num_envs;
+        if state.index != self.spec.index || state.num_envs != n {
+            return Err(mismatch(format!(
+                "saved by runner {} with {} envs, restoring into runner {} with {n} envs",
+                state.index, state.num_envs, self.spec.index
+            )));
+        }
+        let rng = state.rng.to_rng().map_err(mismatch)?;
+        let check_names = |kind: &str, saved: &[ConnectorStateEntry], names: Vec<&str>| {
+            let saved_names: Vec<&str> = saved.iter().map(|e| e.name.as_str()).collect();
+            if saved_names == names {
+                Ok(())
+            } else {
+                Err(mismatch(format!(
+                    "the {kind} connectors were {saved_names:?}, this runner has {names:?}"
+                )))
+            }
+        };
+        check_names(
+            "env→module",
+            &state.env_to_module,
+            self.env_to_module.names(),
+        )?;
+        check_names(
+            "module→env",
+            &state.module_to_env,
+            self.module_to_env.names(),
+        )?;
+        let running = !state.needs_reset && state.envs.is_some();
+        if running {
+            self.check_running_state(state)?;
+        }
+        for (c, e) in self
+            .env_to_module
+            .connectors_mut()
+            .iter_mut()
+            .zip(&state.env_to_module)
+        {
+            if let Some(s) = &e.state {
+                c.set_state(s)?;
+            }
+        }
+        for (c, e) in self
+            .module_to_env
+            .connectors_mut()
+            .iter_mut()
+            .zip(&state.module_to_env)
+        {
+            if let Some(s) = &e.state {
+                c.set_state(s)?;
+            }
+        }
+        self.rng = rng;
+        self.next_episode = state.next_episode;
+        if running {
+            if let Some(envs) = &state.envs {
+                self.envs.load_state(envs)?;
+            }
+            let d = self.policy.obs_dim();
+            self.current_obs = Array2::from_shape_vec((n, d), state.current_obs.clone())
+                .map_err(|e| mismatch(e.to_string()))?;
+            self.chunks = state.chunks.clone();
+            self.returns = state.returns.clone();
+            self.lengths = state.lengths.clone();
+            self.needs_reset = false;
+            self.seeded = state.seeded;
+        } else {
+            // Nothing running (or envs that cannot be restored): start fresh episodes; the
+            // envs are seeded from the run's seed unless they were already.
+            self.needs_reset = true;
+            self.seeded = state.seeded && state.envs.is_some();
+            if let Some(envs) = &state.envs {
+                self.envs.load_state(envs)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_running_state(&self, state: &EnvRunnerState) -> Result<(), RunnerError> {
+        let n = self.spec.num_envs;
+        let (d, a, k) = (
+            self.policy.obs_dim(),
+            self.act_dim(),
+            self.policy.dist_dim(),
+        );
+        if state.chunks.len() != n || state.returns.len() != n || state.lengths.len() != n {
+            return Err(mismatch(format!(
+                "{} chunks, {} returns, {} lengths for {n} envs",
+                state.chunks.len(),
+                state.returns.len(),
+                state.lengths.len()
+            )));
+        }
+        if state.current_obs.len() != n * d {
+            return Err(mismatch(format!(
+                "{} current observation numbers for {n} envs × {d}",
+                state.current_obs.len()
+            )));
+        }
+        for (i, c) in state.chunks.iter().enumerate() {
+            let t = c.rewards.len();
+            let ok = c.obs_dim == d
+                && c.act_dim == a
+                && c.dist_dim == k
+                && c.observations.len() == (t + 1) * d
+                && c.actions.len() == t * a
+                && c.action_logp.len() == t
+                && c.action_dist_inputs.len() == t * k;
+            if !ok {
+                return Err(mismatch(format!(
+                    "episode chunk {i} is inconsistent (obs_dim {}, act_dim {}, dist_dim {}, {} steps, {} observation numbers); expected obs_dim {d}, act_dim {a}, dist_dim {k}",
+                    c.obs_dim,
+                    c.act_dim,
+                    c.dist_dim,
+                    t,
+                    c.observations.len()
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn new_episode_id(&mut self) -> u64 {

@@ -4,7 +4,7 @@
 use crate::episode::Episode;
 use crate::metrics::EpisodeStats;
 
-use super::{EnvRunner, RunnerError, SampleOutput};
+use super::{EnvRunner, EnvRunnerState, RunnerError, SampleOutput};
 
 /// A group of env runners that sample in parallel and share weights and connector state.
 #[derive(Debug)]
@@ -28,6 +28,32 @@ impl EnvRunnerGroup {
     /// The runners, mutably.
     pub fn runners_mut(&mut self) -> &mut [EnvRunner] {
         &mut self.runners
+    }
+
+    /// Whether the runners sample on their own threads.
+    pub fn is_parallel(&self) -> bool {
+        self.parallel
+    }
+
+    /// Every runner's state, in runner order (see [`EnvRunner::get_state`]).
+    pub fn get_state(&self) -> Result<Vec<EnvRunnerState>, RunnerError> {
+        self.runners.iter().map(EnvRunner::get_state).collect()
+    }
+
+    /// Restores every runner's state from [`get_state`](Self::get_state) of a group with
+    /// as many runners.
+    pub fn set_state(&mut self, states: &[EnvRunnerState]) -> Result<(), RunnerError> {
+        if states.len() != self.runners.len() {
+            return Err(RunnerError::Mismatch(format!(
+                "{} env runner states for {} env runners",
+                states.len(),
+                self.runners.len()
+            )));
+        }
+        for (r, s) in self.runners.iter_mut().zip(states) {
+            r.set_state(s)?;
+        }
+        Ok(())
     }
 
     fn map<T: Send>(
