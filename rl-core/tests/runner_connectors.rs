@@ -10,7 +10,7 @@ use rl_core::env::{
 };
 use rl_core::policy::{Policy, PolicyError};
 use rl_core::runner::{EnvRunner, EnvRunnerGroup, EnvRunnerSpec};
-use rl_nn::ActionDistKind;
+use rl_nn::{ActionDistKind, ParamStore, Tape, Var};
 use serde::{Deserialize, Serialize};
 
 /// A chain: start at 0, action 1 moves right (+1 reward), 0 stays (0 reward); reaching 3
@@ -71,7 +71,7 @@ fn register_chain() -> EnvSpec {
 
 /// Uniform over two actions; value = 10 × observation.
 #[derive(Clone)]
-struct Uniform;
+struct Uniform(ParamStore);
 
 impl Policy for Uniform {
     fn dist_kind(&self) -> ActionDistKind {
@@ -92,14 +92,17 @@ impl Policy for Uniform {
     fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, PolicyError> {
         Ok(obs.column(0).mapv(|x| 10.0 * x))
     }
-    fn num_trainable_parameters(&self) -> usize {
-        0
+    fn forward_train(&self, tape: &mut Tape, obs: Var) -> (Var, Var) {
+        let b = tape.shape(obs).0;
+        let logits = tape.constant(Array2::zeros((b, 2)).view());
+        let values = tape.scale(obs, 10.0);
+        (logits, values)
     }
-    fn get_weights(&self) -> Vec<f32> {
-        Vec::new()
+    fn params(&self) -> &ParamStore {
+        &self.0
     }
-    fn set_weights(&mut self, _w: &[f32]) -> Result<(), PolicyError> {
-        Ok(())
+    fn params_mut(&mut self) -> &mut ParamStore {
+        &mut self.0
     }
     fn clone_policy(&self) -> Box<dyn Policy> {
         Box::new(self.clone())
@@ -144,7 +147,7 @@ fn runner(
             explore: true,
             update_connector_stats: true,
         },
-        Box::new(Uniform),
+        Box::new(Uniform(ParamStore::new())),
         e2m,
         Pipeline::default_module_to_env(true, false),
     )
@@ -227,7 +230,7 @@ fn learner_pipeline_builds_masked_batch_with_gae() {
         episodes: out.episodes.clone(),
         ..Default::default()
     };
-    let mut policy = Uniform;
+    let mut policy = Uniform(ParamStore::new());
     Pipeline::default_ppo_learner(0.5, 1.0)
         .run(
             &mut data,

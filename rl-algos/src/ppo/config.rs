@@ -263,10 +263,10 @@ impl PPOConfig {
         if !(0.0..=1.0).contains(&self.lambda_) {
             return err(format!("lambda_ = {} must lie in [0, 1]", self.lambda_));
         }
-        if !(self.clip_param > 0.0) {
+        if self.clip_param.is_nan() || self.clip_param <= 0.0 {
             return err(format!("clip_param = {} must be positive", self.clip_param));
         }
-        if !(self.vf_clip_param > 0.0) {
+        if self.vf_clip_param.is_nan() || self.vf_clip_param <= 0.0 {
             return err(format!(
                 "vf_clip_param = {} must be positive",
                 self.vf_clip_param
@@ -292,12 +292,12 @@ impl PPOConfig {
                 if s.windows(2).any(|w| w[1].0 < w[0].0) {
                     return err(format!("{name} = {s:?}: timesteps must not decrease"));
                 }
-                if name == "lr_schedule" && s.iter().any(|&(_, v)| !(v >= 0.0)) {
+                if name == "lr_schedule" && s.iter().any(|&(_, v)| v.is_nan() || v < 0.0) {
                     return err(format!("{name} = {s:?}: learning rates must be ≥ 0"));
                 }
             }
         }
-        if !(self.adam_eps > 0.0) {
+        if self.adam_eps.is_nan() || self.adam_eps <= 0.0 {
             return err(format!("adam_eps = {} must be positive", self.adam_eps));
         }
         Ok(())

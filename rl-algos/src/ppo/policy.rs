@@ -3,7 +3,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2};
 use rl_core::policy::{Policy, PolicyError};
-use rl_nn::ActionDistKind;
+use rl_nn::{ActionDistKind, ParamStore, Tape, Var};
 
 use super::module::PPOModule;
 
@@ -68,35 +68,16 @@ impl Policy for PPOPolicy {
         Ok(self.module.forward_values(obs))
     }
 
-    fn num_trainable_parameters(&self) -> usize {
-        self.module.params().num_scalars()
+    fn forward_train(&self, tape: &mut Tape, obs: Var) -> (Var, Var) {
+        self.module.forward_train(tape, obs)
     }
 
-    fn get_weights(&self) -> Vec<f32> {
-        let mut w = Vec::with_capacity(self.module.params().num_scalars());
-        for (_, _, v) in self.module.params().iter() {
-            w.extend(v.iter().copied());
-        }
-        w
+    fn params(&self) -> &ParamStore {
+        self.module.params()
     }
 
-    fn set_weights(&mut self, weights: &[f32]) -> Result<(), PolicyError> {
-        let total = self.module.params().num_scalars();
-        if weights.len() != total {
-            return Err(PolicyError::Weights(format!(
-                "{} numbers given, the module has {total} parameters",
-                weights.len()
-            )));
-        }
-        let mut offset = 0;
-        for v in self.module.params_mut().values_mut() {
-            let n = v.len();
-            v.iter_mut()
-                .zip(&weights[offset..offset + n])
-                .for_each(|(d, &s)| *d = s);
-            offset += n;
-        }
-        Ok(())
+    fn params_mut(&mut self) -> &mut ParamStore {
+        self.module.params_mut()
     }
 
     fn clone_policy(&self) -> Box<dyn Policy> {

@@ -193,7 +193,7 @@ impl AlgorithmConfig {
         if self.env.is_empty() {
             return err("no env set: call .environment(\"CartPole-v1\") or set `env`".into());
         }
-        if !(self.lr > 0.0) || !self.lr.is_finite() {
+        if self.lr.is_nan() || self.lr <= 0.0 || !self.lr.is_finite() {
             return err(format!("lr = {} must be a positive finite number", self.lr));
         }
         if !(0.0..=1.0).contains(&self.gamma) {
@@ -224,7 +224,7 @@ impl AlgorithmConfig {
                     "rollout_fragment_length = 0: use \"auto\" or a positive number".into(),
                 );
             }
-            if self.train_batch_size % (n * envs) != 0 {
+            if !self.train_batch_size.is_multiple_of(n * envs) {
                 return err(format!(
                     "train_batch_size = {} is not a multiple of rollout_fragment_length × runners × envs = {n} × {} × {} = {}: each sample round collects {} steps, so the batch cannot be filled exactly; use rollout_fragment_length = \"auto\" or a train_batch_size like {}",
                     self.train_batch_size,
@@ -237,7 +237,7 @@ impl AlgorithmConfig {
             }
         }
         if let Some(c) = self.grad_clip {
-            if !(c > 0.0) {
+            if c.is_nan() || c <= 0.0 {
                 return err(format!(
                     "grad_clip = {c} must be positive (or None for no clipping)"
                 ));
