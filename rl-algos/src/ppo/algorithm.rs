@@ -438,6 +438,9 @@ impl Algorithm for PPO {
                 source,
             })?;
         }
+        // Periodic checkpoints into the run's output directory (see checkpoint.rs);
+        // `checkpoint_at_end` is honoured by `PPO::stop()`.
+        self.checkpoint_if_due()?;
         Ok(result)
     }
 

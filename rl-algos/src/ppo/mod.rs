@@ -1,6 +1,7 @@
 //! PPO: RLlib's reference algorithm.
 
 pub mod algorithm;
+pub mod checkpoint;
 pub mod config;
 pub mod learner;
 pub mod loss;
@@ -9,6 +10,7 @@ pub mod policy;
 pub mod presets;
 
 pub use algorithm::PPO;
+pub use checkpoint::InferencePolicy;
 pub use config::PPOConfig;
 pub use learner::PPOLearner;
 pub use module::PPOModule;
