@@ -124,7 +124,7 @@ impl CartPoleEnv {
     }
 
     /// One step of the physics; returns (reward, terminated).
-    #[inline]
+    #[inline(always)]
     fn physics(&mut self, action: i64) -> (f64, bool) {
         let [x, x_dot, theta, theta_dot] = self.state;
         let force = if action == 1 { FORCE_MAG } else { -FORCE_MAG };
@@ -190,7 +190,7 @@ impl Env for CartPoleEnv {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn step_into(&mut self, action: &Value, obs_out: &mut [f32]) -> Result<StepOutcome, EnvError> {
         self.phase.check_step()?;
         let a = common::discrete_action(action, 2, &self.act_space)?;

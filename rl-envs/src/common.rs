@@ -18,7 +18,7 @@ pub(crate) enum Phase {
 }
 
 impl Phase {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check_step(self) -> Result<(), EnvError> {
         match self {
             Phase::Running => Ok(()),
@@ -44,7 +44,7 @@ pub(crate) fn uniform(rng: &mut Rng, low: f64, high: f64) -> f64 {
 }
 
 /// The integer of a `Discrete(n)` action, or `InvalidAction`.
-#[inline]
+#[inline(always)]
 pub(crate) fn discrete_action(action: &Value, n: i64, space: &Space) -> Result<i64, EnvError> {
     match action {
         Value::Discrete(a) if (0..n).contains(a) => Ok(*a),

@@ -38,6 +38,7 @@ pub use continuous_mountain_car::ContinuousMountainCarEnv;
 pub use mountain_car::MountainCarEnv;
 pub use pendulum::PendulumEnv;
 
+use rl_core::env::registry::with_time_limit;
 use rl_core::env::{register, Env, EnvError, EnvRegistration};
 
 /// The names of the built-in envs, as Gymnasium registers them.
@@ -50,8 +51,12 @@ pub const BUILTIN_ENVS: [&str; 6] = [
     "Pendulum-v1",
 ];
 
-fn boxed<E: Env + 'static>(env: Result<E, EnvError>) -> Result<Box<dyn Env>, EnvError> {
-    env.map(|e| Box::new(e) as Box<dyn Env>)
+/// Boxes a concrete env in its concrete `TimeLimit`, so stepping costs one dynamic dispatch.
+fn limited<E: Env + 'static>(
+    env: Result<E, EnvError>,
+    limit: Option<u64>,
+) -> Result<Box<dyn Env>, EnvError> {
+    with_time_limit(env?, limit)
 }
 
 /// Registers the built-in envs in `rl_core`'s global registry with Gymnasium's names, time
@@ -61,37 +66,45 @@ pub fn register_builtins() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         register(
-            EnvRegistration::new("CartPole-v1", |kw| boxed(CartPoleEnv::from_kwargs(kw)))
-                .max_episode_steps(500)
-                .reward_threshold(475.0),
+            EnvRegistration::new_limited("CartPole-v1", |kw, lim| {
+                limited(CartPoleEnv::from_kwargs(kw), lim)
+            })
+            .max_episode_steps(500)
+            .reward_threshold(475.0),
         );
         register(
-            EnvRegistration::new("CartPole-v0", |kw| boxed(CartPoleEnv::from_kwargs(kw)))
-                .max_episode_steps(200)
-                .reward_threshold(195.0),
+            EnvRegistration::new_limited("CartPole-v0", |kw, lim| {
+                limited(CartPoleEnv::from_kwargs(kw), lim)
+            })
+            .max_episode_steps(200)
+            .reward_threshold(195.0),
         );
         register(
-            EnvRegistration::new("Acrobot-v1", |kw| boxed(AcrobotEnv::from_kwargs(kw)))
-                .max_episode_steps(500)
-                .reward_threshold(-100.0),
+            EnvRegistration::new_limited("Acrobot-v1", |kw, lim| {
+                limited(AcrobotEnv::from_kwargs(kw), lim)
+            })
+            .max_episode_steps(500)
+            .reward_threshold(-100.0),
         );
         register(
-            EnvRegistration::new("MountainCar-v0", |kw| {
-                boxed(MountainCarEnv::from_kwargs(kw))
+            EnvRegistration::new_limited("MountainCar-v0", |kw, lim| {
+                limited(MountainCarEnv::from_kwargs(kw), lim)
             })
             .max_episode_steps(200)
             .reward_threshold(-110.0),
         );
         register(
-            EnvRegistration::new("MountainCarContinuous-v0", |kw| {
-                boxed(ContinuousMountainCarEnv::from_kwargs(kw))
+            EnvRegistration::new_limited("MountainCarContinuous-v0", |kw, lim| {
+                limited(ContinuousMountainCarEnv::from_kwargs(kw), lim)
             })
             .max_episode_steps(999)
             .reward_threshold(90.0),
         );
         register(
-            EnvRegistration::new("Pendulum-v1", |kw| boxed(PendulumEnv::from_kwargs(kw)))
-                .max_episode_steps(200),
+            EnvRegistration::new_limited("Pendulum-v1", |kw, lim| {
+                limited(PendulumEnv::from_kwargs(kw), lim)
+            })
+            .max_episode_steps(200),
         );
     });
 }

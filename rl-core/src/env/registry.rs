@@ -16,11 +16,33 @@ use super::{Env, EnvError, TimeLimit};
 pub type EnvFactory =
     Arc<dyn Fn(&serde_json::Value) -> Result<Box<dyn Env>, EnvError> + Send + Sync + 'static>;
 
+/// A factory that also receives the time limit to apply (`None` for none), so that it can
+/// wrap a concrete env type in [`TimeLimit`] itself (see [`with_time_limit`]) and spare a
+/// dynamic dispatch per step.
+pub type LimitedEnvFactory = Arc<
+    dyn Fn(&serde_json::Value, Option<u64>) -> Result<Box<dyn Env>, EnvError>
+        + Send
+        + Sync
+        + 'static,
+>;
+
+/// Boxes `env`, wrapped in a [`TimeLimit`] of `max_episode_steps` when that is `Some`.
+/// Errors when the limit is 0.
+pub fn with_time_limit<E: Env + 'static>(
+    env: E,
+    max_episode_steps: Option<u64>,
+) -> Result<Box<dyn Env>, EnvError> {
+    Ok(match max_episode_steps {
+        Some(n) => Box::new(TimeLimit::new(env, n)?),
+        None => Box::new(env),
+    })
+}
+
 /// One registry entry, as a `gymnasium.register(id, entry_point, max_episode_steps, …)` call.
 #[derive(Clone)]
 pub struct EnvRegistration {
     id: String,
-    factory: EnvFactory,
+    factory: LimitedEnvFactory,
     max_episode_steps: Option<u64>,
     reward_threshold: Option<f64>,
 }
@@ -41,6 +63,22 @@ impl EnvRegistration {
     pub fn new<F>(id: impl Into<String>, factory: F) -> Self
     where
         F: Fn(&serde_json::Value) -> Result<Box<dyn Env>, EnvError> + Send + Sync + 'static,
+    {
+        Self::new_limited(id, move |kwargs, limit| {
+            with_time_limit(factory(kwargs)?, limit)
+        })
+    }
+
+    /// An entry whose factory applies the time limit itself (it receives the limit
+    /// [`make`] settled on, `None` for none; use [`with_time_limit`]). The built-in envs
+    /// register this way so that a `TimeLimit<CartPoleEnv>` steps without a second dynamic
+    /// dispatch.
+    pub fn new_limited<F>(id: impl Into<String>, factory: F) -> Self
+    where
+        F: Fn(&serde_json::Value, Option<u64>) -> Result<Box<dyn Env>, EnvError>
+            + Send
+            + Sync
+            + 'static,
     {
         Self {
             id: id.into(),
@@ -179,11 +217,7 @@ pub fn make(name: &str, kwargs: &serde_json::Value) -> Result<Box<dyn Env>, EnvE
             })
         }
     };
-    let env = factory(&env_kwargs)?;
-    match max_steps {
-        Some(n) => Ok(Box::new(TimeLimit::new(env, n)?)),
-        None => Ok(env),
-    }
+    factory(&env_kwargs, max_steps)
 }
 
 /// A serializable recipe for an env: a registered name and its keyword arguments, as
