@@ -122,12 +122,8 @@ impl PPO {
         )
         .map_err(|e| rl_core::algorithm::ConfigError(format!("cannot build the module: {e}")))?;
         let policy = PPOPolicy::new(module.clone());
-        let env_to_module =
-            Pipeline::default_env_to_module(config.base.observation_filter == "MeanStdFilter");
-        let module_to_env = Pipeline::default_module_to_env(
-            config.base.normalize_actions,
-            config.base.clip_actions,
-        );
+        let env_to_module = config.base.env_to_module_pipeline();
+        let module_to_env = config.base.module_to_env_pipeline();
         let runners = runner_group(
             &config,
             &policy,
@@ -183,6 +179,11 @@ impl PPO {
     /// The training env runners.
     pub fn env_runners(&self) -> &EnvRunnerGroup {
         &self.runners
+    }
+
+    /// The training env runners, mutably (e.g. to sample outside `train()`).
+    pub fn env_runners_mut(&mut self) -> &mut EnvRunnerGroup {
+        &mut self.runners
     }
 
     /// Lifetime counters.
@@ -452,13 +453,8 @@ impl Algorithm for PPO {
             self.eval_runners = Some(runner_group(
                 &self.config,
                 &policy,
-                &Pipeline::default_env_to_module(
-                    self.config.base.observation_filter == "MeanStdFilter",
-                ),
-                &Pipeline::default_module_to_env(
-                    self.config.base.normalize_actions,
-                    self.config.base.clip_actions,
-                ),
+                &self.config.base.env_to_module_pipeline(),
+                &self.config.base.module_to_env_pipeline(),
                 self.config.base.evaluation_num_env_runners,
                 seed,
                 self.config.base.evaluation_explore,

@@ -1,6 +1,7 @@
 //! `PPOConfig`: RLlib's PPO config with its builder method groups, names and defaults.
 
 use rl_core::algorithm::{self, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength};
+use rl_core::connectors::{EnvToModule, LearnerConnector, ModuleToEnv, Pipeline};
 use serde::{Deserialize, Serialize};
 
 /// PPO's configuration: the shared [`AlgorithmConfig`] plus PPO's own settings, flat and
@@ -107,6 +108,10 @@ setters!(EnvRunnersArgs {
     rollout_fragment_length: FragmentLength => base.rollout_fragment_length;
     /// `"NoFilter"` or `"MeanStdFilter"`.
     observation_filter: &str => base.observation_filter;
+    /// A whole env→module pipeline replacing the default.
+    env_to_module_connector: Option<Pipeline<dyn EnvToModule>> => base.env_to_module_connector;
+    /// A whole module→env pipeline replacing the default.
+    module_to_env_connector: Option<Pipeline<dyn ModuleToEnv>> => base.module_to_env_connector;
 });
 
 setters!(TrainingArgs {
@@ -146,6 +151,8 @@ setters!(TrainingArgs {
     entropy_coeff_schedule: Option<Vec<(u64, f64)>> => entropy_coeff_schedule;
     /// Adam's ε.
     adam_eps: f64 => adam_eps;
+    /// A whole learner pipeline replacing PPO's default.
+    learner_connector: Option<Pipeline<dyn LearnerConnector>> => base.learner_connector;
 });
 
 setters!(EvaluationArgs {

@@ -91,7 +91,9 @@ impl PPOLearner {
             optimizer: Adam::new(b.lr as f32).with_eps(config.adam_eps as f32),
             grads,
             tape: Tape::new(),
-            pipeline: Pipeline::default_ppo_learner(b.gamma as f32, config.lambda_ as f32),
+            pipeline: b.learner_connector.clone().unwrap_or_else(|| {
+                Pipeline::default_ppo_learner(b.gamma as f32, config.lambda_ as f32)
+            }),
             curr_kl_coeff: config.kl_coeff,
             rng: Rng::seed_from_u64(seed),
             minibatch: TrainBatch::default(),

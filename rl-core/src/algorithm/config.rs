@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::connectors::{EnvToModule, LearnerConnector, ModuleToEnv, Pipeline};
+
 /// `rollout_fragment_length`: `"auto"` or a number of steps per env per sample call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -83,6 +85,15 @@ pub struct AlgorithmConfig {
     pub normalize_actions: bool,
     /// Clip actions to a `Box` action space (RLlib default false; unsquashing clips anyway).
     pub clip_actions: bool,
+    // --- connector pipelines (plugins, serialized with typetag)
+    /// The env→module pipeline, replacing the default one (batching, then the observation
+    /// filter) when set. Start from [`Pipeline::default_env_to_module`] and edit it.
+    /// RLlib's callable instead prepends user connectors to the default ones.
+    pub env_to_module_connector: Option<Pipeline<dyn EnvToModule>>,
+    /// The module→env pipeline, replacing the default one when set.
+    pub module_to_env_connector: Option<Pipeline<dyn ModuleToEnv>>,
+    /// The learner pipeline, replacing the algorithm's default one when set.
+    pub learner_connector: Option<Pipeline<dyn LearnerConnector>>,
     // --- .env_runners()
     /// Env runner threads; 0 samples in the driver.
     pub num_env_runners: usize,
@@ -144,6 +155,9 @@ impl Default for AlgorithmConfig {
             env_config: serde_json::Value::Object(Default::default()),
             normalize_actions: true,
             clip_actions: false,
+            env_to_module_connector: None,
+            module_to_env_connector: None,
+            learner_connector: None,
             num_env_runners: 2,
             num_envs_per_env_runner: 1,
             rollout_fragment_length: FragmentLength::Auto,
@@ -176,6 +190,20 @@ impl Default for AlgorithmConfig {
 pub struct ConfigError(pub String);
 
 impl AlgorithmConfig {
+    /// The env→module pipeline to run: the configured one, or RLlib's default.
+    pub fn env_to_module_pipeline(&self) -> Pipeline<dyn EnvToModule> {
+        self.env_to_module_connector.clone().unwrap_or_else(|| {
+            Pipeline::default_env_to_module(self.observation_filter == "MeanStdFilter")
+        })
+    }
+
+    /// The module→env pipeline to run: the configured one, or RLlib's default.
+    pub fn module_to_env_pipeline(&self) -> Pipeline<dyn ModuleToEnv> {
+        self.module_to_env_connector.clone().unwrap_or_else(|| {
+            Pipeline::default_module_to_env(self.normalize_actions, self.clip_actions)
+        })
+    }
+
     /// Steps each env collects per sample call.
     pub fn rollout_fragment_length(&self) -> usize {
         match self.rollout_fragment_length {

@@ -154,3 +154,13 @@ where
         serde_json::from_value(value).expect("connectors deserialize from their own JSON")
     }
 }
+
+impl<C: ?Sized + Named> PartialEq for Pipeline<C>
+where
+    Box<C>: Serialize,
+{
+    /// Pipelines are equal when they serialize alike: same connectors, same settings.
+    fn eq(&self, other: &Self) -> bool {
+        serde_json::to_value(self).ok() == serde_json::to_value(other).ok()
+    }
+}
