@@ -10,8 +10,13 @@
 //! ```text
 //! cargo run --release --example bench_nn [-- --threads N]
 //! ```
-//! `--threads N` (default 1) lets the matrix products use N threads.
+//! `--threads N` (default 1) lets the matrix products use N threads. Extra keys: `threads`,
+//! and the heap allocations of one warmed-up update (`update_mb*_allocs`, all inside the
+//! `gemm` crate's packing, `update_gemm_calls` products per update). `BENCH_NN_MS` sets the
+//! time per figure (default 1500 ms), `BENCH_NN_ONLY=b1|b8|mb128|mb512` runs one figure.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ndarray::{Array1, Array2};
@@ -20,6 +25,27 @@ use rl::algos::ppo::loss::{ppo_loss, LossHyperparameters};
 use rl::algos::ppo::module::{PPOModule, PPOModuleConfig};
 use rl::core::learner::TrainBatch;
 use rl::nn::{ActionDistKind, Adam, Grads, Rng, Tape};
+
+/// Counts heap allocations, to report how many a warmed-up update makes.
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// Runs `f` repeatedly for about `budget`, in 5 slices; returns the best slice's calls/s.
 fn rate(budget: Duration, mut f: impl FnMut()) -> f64 {
@@ -84,12 +110,18 @@ fn main() {
     }
     rl::nn::set_num_threads(threads);
     let budget = Duration::from_millis(
-        std::env::var("BENCH_NN_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
+        std::env::var("BENCH_NN_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1500),
     );
 
     let mut rng = Rng::seed_from_u64(0);
-    let mut module = PPOModule::new(&PPOModuleConfig::new(4, ActionDistKind::Categorical, 2), &mut rng)
-        .expect("module");
+    let mut module = PPOModule::new(
+        &PPOModuleConfig::new(4, ActionDistKind::Categorical, 2),
+        &mut rng,
+    )
+    .expect("module");
     assert_eq!(module.params().num_scalars(), 134_915);
 
     // BENCH_NN_ONLY=b1|b8|mb128|mb512 runs one figure (for profiling); the others print 0.
@@ -118,17 +150,33 @@ fn main() {
         let mut tape = Tape::new();
         let mut grads = Grads::new(m.params());
         let mut adam = Adam::new(3e-4);
-        let r = rate(budget, || {
+        let mut step = || {
             tape.reset();
             grads.zero();
             let out = ppo_loss(&mut tape, &m, &batch, &hp).expect("loss");
             tape.backward(out.total_loss, &mut grads);
             adam.step(m.params_mut(), &grads).expect("adam");
-        });
-        r * rows as f64
+        };
+        let r = rate(budget, &mut step);
+        let (a0, g0) = (
+            ALLOCS.load(Ordering::Relaxed),
+            rl::nn::kernels::gemm_calls(),
+        );
+        step();
+        let allocs = ALLOCS.load(Ordering::Relaxed) - a0;
+        let gemms = rl::nn::kernels::gemm_calls() - g0;
+        (r * rows as f64, allocs, gemms)
     };
-    let mb128 = if on("mb128") { update(128, &mut rng) } else { 0.0 };
-    let mb512 = if on("mb512") { update(512, &mut rng) } else { 0.0 };
+    let (mb128, allocs128, gemm128) = if on("mb128") {
+        update(128, &mut rng)
+    } else {
+        (0.0, 0, 0)
+    };
+    let (mb512, allocs512, gemm512) = if on("mb512") {
+        update(512, &mut rng)
+    } else {
+        (0.0, 0, 0)
+    };
 
     let out = serde_json::json!({
         "forward_b1_per_s": forward_b1.round(),
@@ -136,6 +184,11 @@ fn main() {
         "update_mb128_samples_per_s": mb128.round(),
         "update_mb512_samples_per_s": mb512.round(),
         "threads": threads,
+        // Heap allocations in one warmed-up update: all inside the gemm crate (its
+        // packing buffers), which is called `gemm_calls` times per update.
+        "update_mb128_allocs": allocs128,
+        "update_mb512_allocs": allocs512,
+        "update_gemm_calls": gemm128.max(gemm512),
     });
     println!("{out}");
 }

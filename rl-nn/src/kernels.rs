@@ -12,6 +12,17 @@ pub(crate) const SMALL_BATCH: usize = 16;
 /// Maximum number of threads the matrix products may use (1 = single-threaded).
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
+/// Number of calls into the `gemm` crate so far (all threads).
+static GEMM_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many matrix products went to the `gemm` crate since the program started. The
+/// `gemm` crate allocates its packing buffers inside some calls; rl-nn's allocation test
+/// uses this to tell those apart from rl-nn's own (there are none once warmed up).
+#[doc(hidden)]
+pub fn gemm_calls() -> usize {
+    GEMM_CALLS.load(Ordering::Relaxed)
+}
+
 /// Sets how many threads rl-nn's matrix products may use (default 1). Values below 1
 /// count as 1. Products with fewer than ~2·10⁶ multiply-adds always run on one thread,
 /// where splitting costs more than it saves.
@@ -97,6 +108,7 @@ pub(crate) fn matmul(
     if let Some(i) = max_index(k, n, rhs.rs, rhs.cs) {
         assert!(i < rhs.data.len(), "matmul: rhs out of bounds");
     }
+    GEMM_CALLS.fetch_add(1, Ordering::Relaxed);
     // SAFETY: every index gemm touches was checked above; dst does not alias lhs or rhs
     // (it is a unique borrow).
     unsafe {
