@@ -4,7 +4,7 @@
 //! Gymnasium stores this env's state as a float32 array after every step (its reset state
 //! is float64), and NumPy 2 (NEP 50) computes `np.float32 ∘ Python float` in float32. To
 //! reproduce Gymnasium bit for bit, the step below tracks the NumPy type of every
-//! intermediate value with [`Num`].
+//! intermediate value with a private `Num` type.
 
 use rl_core::env::registry::kwargs;
 use rl_core::env::{Env, EnvError, Info, Space, StepOutcome, StepResult, Value};
