@@ -1,4 +1,6 @@
-//! Micro-benchmark of the matrix-product layouts the tape uses (developer tool).
+//! Developer micro-benchmark: the `gemm` crate on the matrix-product layouts the tape uses
+//! (plain, rhs transposed for `x·Wᵀ`, lhs transposed for `dW = Gᵀ·X`), and `tanh`.
+//! `cargo run --release -p rl-nn --example gemm_layouts`.
 use std::time::Instant;
 
 fn bench(name: &str, m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) {
@@ -55,7 +57,7 @@ fn bench(name: &str, m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) {
 }
 
 fn main() {
-    // tanh_bench();
+    tanh_bench();
     for &(m, k, n) in &[
         (8, 256, 256),
         (128, 256, 256),
@@ -72,7 +74,6 @@ fn main() {
     }
 }
 
-#[allow(dead_code)]
 fn tanh_bench() {
     let mut v: Vec<f32> = (0..4096).map(|i| (i as f32 - 2048.0) / 500.0).collect();
     for _ in 0..100 {

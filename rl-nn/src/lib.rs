@@ -6,23 +6,42 @@
 //! # The pieces
 //! - [`Tape`] records a forward pass; [`Var`] is a `Copy` handle to one of its nodes.
 //!   Every value is a 2-D `f32` array, batch-major (`B × F`); scalars are `1 × 1`, biases
-//!   `1 × n`. Inputs: [`Tape::constant`], [`Tape::variable`], [`Tape::param`]. Ops are
-//!   methods: [`Tape::linear`] (fused `x·Wᵀ + b`, `W` stored `[out, in]` as torch),
-//!   [`Tape::matmul`], `add sub mul div` (broadcasting), `minimum maximum neg affine
-//!   scale tanh relu exp log square sqrt clamp`, reductions `sum mean sum_axis
-//!   mean_axis masked_mean`, `log_softmax softmax gather concat slice_cols split`.
-//!   [`Tape::value`] reads a value, [`Tape::backward`] adds parameter gradients into
-//!   [`Grads`], [`Tape::reset`] starts the next pass keeping every buffer.
+//!   `1 × n`. Inputs: [`Tape::constant`], [`Tape::constant_with`], [`Tape::variable`]
+//!   (gradient readable with [`Tape::grad`]), [`Tape::param`] (a [`ParamStore`] entry,
+//!   copied onto the tape once per pass). Ops are methods: [`Tape::linear`] (fused
+//!   `x·Wᵀ + b`, `W` stored `[out, in]` as torch), [`Tape::matmul`], `add sub mul div`
+//!   (NumPy broadcasting on 2-D), `minimum maximum neg affine scale tanh relu exp log
+//!   square sqrt clamp`, reductions `sum mean sum_axis mean_axis masked_mean`, and
+//!   `log_softmax softmax gather gather_iter concat slice_cols split`.
+//!   [`Tape::value`] / [`Tape::scalar`] read values, [`Tape::backward`]`(loss, &mut grads)`
+//!   *adds* parameter gradients into [`Grads`] (zero them between updates), and
+//!   [`Tape::reset`] starts the next pass keeping every buffer: a warmed-up pass recording
+//!   the same graph allocates nothing in rl-nn (only the `gemm` crate allocates packing
+//!   buffers inside large products; `tests/alloc.rs` checks this with a counting
+//!   allocator).
 //! - [`ParamStore`]: named parameters (RLlib/torch names such as
-//!   `encoder.actor_encoder.net.mlp.0.weight`), serde-serializable, loadable from
-//!   `(name, shape, values)` with typed errors ([`NnError`]). [`Grads`] mirrors it.
-//! - Layers: [`Linear`], [`Mlp`] ([`MlpConfig`], [`Activation`]), each with `forward` on a
-//!   tape and a no-grad `forward_array` on plain arrays for acting.
-//! - Initializers ([`Init`], module [`init`]): torch's Linear default, orthogonal, Xavier.
-//! - Optimizers: [`Adam`] (torch semantics, serializable state), [`Sgd`],
-//!   [`clip_grad_norm`].
-//! - [`distributions`]: `Categorical`, `DiagGaussian`, [`ActionDistKind`]; on arrays for
-//!   acting and on the tape for losses (RLlib's conventions).
+//!   `encoder.actor_encoder.net.mlp.0.weight`), serde-serializable as a list of
+//!   `{name, value}`, [`ParamStore::id`] / [`ParamStore::get_by_name`], and
+//!   [`ParamStore::load`]`(name, shape, values)` with typed errors ([`NnError`]) on an
+//!   unknown name, a shape mismatch or a wrong value count (a 1-D `[n]` loads into a
+//!   `1 × n` bias). [`Grads`] mirrors a store (same order and shapes).
+//! - Layers: [`Linear`] and [`Mlp`] ([`MlpConfig`], [`Activation`]; names follow torch's
+//!   `nn.Sequential` indices `{prefix}.0`, `{prefix}.2`, …). `forward(&self, tape, store,
+//!   x) -> Var` records on a tape; `forward_array(&self, store, x, …)` is the no-grad path
+//!   on plain arrays for acting, with reused buffers ([`Workspace`]) and hand-written
+//!   AVX2/FMA kernels for batches of up to 16 rows (`gemm` above).
+//! - Initializers ([`Init`], module [`init`]): torch's Linear default (`U(±1/√fan_in)` for
+//!   weight and bias), orthogonal with a gain, Xavier uniform — all from an explicit
+//!   [`Rng`].
+//! - Optimizers: [`Adam`] (torch semantics: betas, eps 1e-8, bias correction; its moments
+//!   and step serialize), [`Sgd`], and [`clip_grad_norm`] (returns the pre-clip global
+//!   norm, as torch).
+//! - [`distributions`]: [`Categorical`] and [`DiagGaussian`] on arrays for acting (sample
+//!   from a seeded [`Rng`], log-prob, argmax/mean, entropy, KL), [`ActionDistKind`] for
+//!   code generic over the action space (`sample_into`, `deterministic_into`, `log_prob`,
+//!   …), and the batched in-graph versions for losses (`logp_var`, `entropy_var`,
+//!   `kl_var`, each `B × 1`). RLlib's conventions: summed over action dimensions.
+//! - [`kernels`]: the vectorized `tanh` and the matrix-product plumbing.
 //!
 //! # Example: one gradient step
 //! ```
@@ -55,6 +74,8 @@
 //! # Threads
 //! Matrix products run on one thread unless [`set_num_threads`] allows more (via `gemm`'s
 //! rayon parallelism, used only for large products).
+
+#![warn(missing_docs)]
 
 pub mod distributions;
 mod error;
