@@ -490,8 +490,7 @@ impl EnvRunner {
         debug_assert_eq!(self.e2m.env_obs.len(), n * d);
         self.process_obs(n)?;
         let next_obs = std::mem::take(&mut self.e2m.obs);
-        for i in 0..n {
-            let chunk = &mut self.chunks[i];
+        for (i, chunk) in self.chunks.iter_mut().enumerate() {
             let act = self.m2e.actions.row(i);
             let dist = self.m2e.action_dist_inputs.row(i);
             chunk.add_step(
