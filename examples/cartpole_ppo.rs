@@ -1,12 +1,14 @@
 //! The seed run: RLlib's PPO on CartPole-v1 with the user's config, in Rust.
 //!
 //! ```sh
-//! cargo run --release --example cartpole_ppo -- [--iterations N] [--seed S] [--output DIR]
+//! cargo run --release --example cartpole_ppo -- [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end]
 //! ```
 //!
 //! Prints a block per iteration like the user's RLlib script, evaluation results every 10
 //! iterations, and the output directory holding Tune's trial files
-//! (`params.json`, `result.json`, `progress.csv`).
+//! (`params.json`, `result.json`, `progress.csv`). With `--checkpoint-at-end`, the run ends
+//! with a checkpoint (`checkpoint_000000`) in that directory and prints its path; load it
+//! with `cargo run --release --example evaluate_checkpoint -- <path>`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +21,7 @@ struct Args {
     iterations: usize,
     seed: u64,
     output: Option<PathBuf>,
+    checkpoint_at_end: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -26,6 +29,7 @@ fn parse_args() -> Result<Args, String> {
         iterations: 100,
         seed: 0,
         output: None,
+        checkpoint_at_end: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -38,8 +42,9 @@ fn parse_args() -> Result<Args, String> {
             }
             "--seed" => args.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--output" => args.output = Some(PathBuf::from(value("--output")?)),
+            "--checkpoint-at-end" => args.checkpoint_at_end = true,
             "-h" | "--help" => {
-                return Err("usage: cartpole_ppo [--iterations N] [--seed S] [--output DIR]".into())
+                return Err("usage: cartpole_ppo [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end]".into())
             }
             other => return Err(format!("unknown argument `{other}`; try --help")),
         }
@@ -64,7 +69,9 @@ fn seed_config(seed: u64) -> PPOConfig {
 }
 
 fn num(r: &ResultDict, path: &str) -> f64 {
-    get_path(r, path).and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
+    get_path(r, path)
+        .and_then(|v| v.as_f64())
+        .unwrap_or(f64::NAN)
 }
 
 fn print_iteration(r: &ResultDict) {
@@ -82,7 +89,10 @@ fn print_iteration(r: &ResultDict) {
     println!("Entropy: {:.4}", l("entropy"));
     println!("KL Divergence: {:.4}", l("mean_kl_loss"));
     println!("VF Explained Variance: {:.4}", l("vf_explained_var"));
-    println!("Total Steps Trained: {}", num(r, "num_env_steps_trained_lifetime"));
+    println!(
+        "Total Steps Trained: {}",
+        num(r, "num_env_steps_trained_lifetime")
+    );
     if get_path(r, "evaluation").is_some() {
         println!(
             "Evaluation Reward: {:.2} (min: {}, max: {}) over {} episodes",
@@ -97,10 +107,13 @@ fn print_iteration(r: &ResultDict) {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let config = seed_config(args.seed);
+    let mut config = seed_config(args.seed);
+    config.base.checkpoint_at_end = args.checkpoint_at_end;
     let mut algo = config.build()?;
     let output = args.output.unwrap_or_else(|| {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         PathBuf::from(format!("runs/PPO_CartPole-v1_seed{}_{now}", args.seed))
     });
     let dir = algo.log_to(&output)?;
@@ -114,6 +127,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         algo.counters().time_total_s,
         dir.display()
     );
+    // `stop()` saves the final checkpoint when `checkpoint_at_end` is set.
+    if let Some(checkpoint) = algo.stop()? {
+        println!("Checkpoint: {}", checkpoint.display());
+    }
     Ok(())
 }
 
