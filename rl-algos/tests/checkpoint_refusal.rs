@@ -276,7 +276,7 @@ proptest! {
         let module = load_module(&dir);
         let changed = !matches!(&m, Mutation::Flip { .. }) || fs::read(dir.join(rel)).ok() != fs::read(base().join(rel)).ok();
         if rel != METADATA_FILE && changed {
-            let e = algo.err().expect("a changed data file must be refused");
+            let e = algo.expect_err("a changed data file must be refused");
             prop_assert!(e.to_string().contains(rel.as_str()), "{}", e);
         }
         if let Ok(mut p) = policy {

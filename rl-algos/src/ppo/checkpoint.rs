@@ -589,7 +589,7 @@ impl PPO {
     /// checkpoint there (see [`PPO::save_checkpoint_to_trial`]). Returns its path.
     pub(crate) fn checkpoint_if_due(&mut self) -> Result<Option<PathBuf>, AlgorithmError> {
         let freq = self.config.base.checkpoint_frequency;
-        if freq == 0 || self.trial.is_none() || self.counters.training_iteration % freq != 0 {
+        if self.trial.is_none() || self.counters.training_iteration.checked_rem(freq) != Some(0) {
             return Ok(None);
         }
         self.save_checkpoint_to_trial().map(Some)

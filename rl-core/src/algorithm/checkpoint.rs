@@ -754,7 +754,7 @@ pub fn encode_safetensors(
         offset = end;
     }
     let mut head = serde_json::to_vec(&header).unwrap_or_else(|_| b"{}".to_vec());
-    while (8 + head.len()) % 8 != 0 {
+    while (8 + head.len()) & 7 != 0 {
         head.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + head.len() + offset as usize);
@@ -898,7 +898,7 @@ impl RngState {
             .increment
             .parse()
             .map_err(|e| format!("RNG increment {:?}: {e}", self.increment))?;
-        if increment % 2 == 0 {
+        if increment & 1 == 0 {
             return Err(format!("RNG increment {increment} must be odd"));
         }
         let json =
