@@ -29,7 +29,13 @@ fn seed_config(seed: u64) -> PPOConfig {
     PPOConfig::new()
         .environment("CartPole-v1")
         .env_runners(|r| r.num_env_runners(2))
-        .training(|t| t.train_batch_size(500).lr(0.0003).gamma(0.99).minibatch_size(128).num_epochs(5))
+        .training(|t| {
+            t.train_batch_size(500)
+                .lr(0.0003)
+                .gamma(0.99)
+                .minibatch_size(128)
+                .num_epochs(5)
+        })
         .evaluation(|e| e.evaluation_interval(Some(10)).evaluation_duration(10))
         .debugging(Some(seed))
 }
@@ -67,7 +73,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if get_path(&r, "evaluation").is_none() {
             train_only.push(dt);
         }
-        last_return = get_path(&r, "env_runners/episode_return_mean").cloned().unwrap_or(Value::Null);
+        last_return = get_path(&r, "env_runners/episode_return_mean")
+            .cloned()
+            .unwrap_or(Value::Null);
     }
     let total_s = start.elapsed().as_secs_f64();
     let s_per_iter = total_s / iterations as f64;
@@ -81,7 +89,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut reached = Value::Null;
         for _ in 0..400 {
             let r = algo.train()?;
-            let eval = get_path(&r, "evaluation/env_runners/episode_return_mean").and_then(Value::as_f64);
+            let eval =
+                get_path(&r, "evaluation/env_runners/episode_return_mean").and_then(Value::as_f64);
             if eval.is_some_and(|e| e >= 475.0) {
                 reached = json!({
                     "seconds": t.elapsed().as_secs_f64(),
@@ -93,14 +102,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         to_475.push(reached);
     }
-    let fast_s: Vec<f64> = to_475.iter().filter_map(|v| v["seconds"].as_f64()).collect();
+    let fast_s: Vec<f64> = to_475
+        .iter()
+        .filter_map(|v| v["seconds"].as_f64())
+        .collect();
 
     let (rllib_s_per_iter, rllib_source) = match &rllib_json {
         Some(path) => {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-            (v["seconds_per_iteration"].as_f64().ok_or("no seconds_per_iteration")?, "measured side by side")
+            // Python's json writes NaN for iterations where no episode ended.
+            let text = std::fs::read_to_string(path)?.replace("NaN", "null");
+            let v: Value = serde_json::from_str(&text)?;
+            (
+                v["seconds_per_iteration"]
+                    .as_f64()
+                    .ok_or("no seconds_per_iteration")?,
+                "measured side by side",
+            )
         }
-        None => (RLLIB_S_PER_ITER, "ANCHORS.md (RLlib 2.60 on this machine kind)"),
+        None => (
+            RLLIB_S_PER_ITER,
+            "ANCHORS.md (RLlib 2.60 on this machine kind)",
+        ),
     };
     let rllib_475 = median(RLLIB_S_TO_475.to_vec());
     let out = json!({

@@ -186,25 +186,52 @@ pub fn explained_variance(y: ArrayView1<'_, f32>, pred: impl Iterator<Item = f32
     }
 }
 
-/// The loss from the module's outputs (`dist_inputs` `B × dist_dim`, `values` `B × 1`,
-/// already on the tape): records the total loss and returns it with the statistics.
-/// Errors on inconsistent minibatch columns or invalid actions.
-pub fn compute_loss_for_module(
-    tape: &mut Tape,
-    dist_kind: ActionDistKind,
-    dist_inputs: Var,
-    values: Var,
-    batch: &PpoMinibatch<'_>,
-    hp: &LossHyperparameters,
-) -> Result<(Var, LossStats), NnError> {
-    batch.check()?;
-    let b = batch.len();
-    let mask = tape.constant_with(b, 1, |o| {
+/// The `B × 1` loss mask as a constant (1 where a row counts).
+fn mask_column(tape: &mut Tape, batch: &PpoMinibatch<'_>) -> Var {
+    tape.constant_with(batch.len(), 1, |o| {
         for (d, &m) in o.iter_mut().zip(batch.loss_mask.iter()) {
             *d = if m { 1.0 } else { 0.0 };
         }
-    });
+    })
+}
 
+/// The statistics of the policy part of the loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PolicyTermStats {
+    /// `−m(surrogate)`.
+    pub policy_loss: f32,
+    /// `m(entropy)`.
+    pub entropy: f32,
+    /// `m(KL(prev ‖ curr))` (0 without the KL loss).
+    pub mean_kl_loss: f32,
+    /// The policy part's value.
+    pub loss: f32,
+}
+
+/// The statistics of the value part of the loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ValueTermStats {
+    /// `m(clipped)`.
+    pub vf_loss: f32,
+    /// `m(vf_loss)`.
+    pub vf_loss_unclipped: f32,
+    /// Explained variance (all rows).
+    pub vf_explained_var: f32,
+    /// The value part's value (`vf_loss_coeff · m(clipped)`).
+    pub loss: f32,
+}
+
+/// The policy part of the loss: `m(−surrogate − entropy_coeff·entropy) + curr_kl_coeff·kl`.
+/// It depends on the actor's outputs only.
+pub fn policy_loss_terms(
+    tape: &mut Tape,
+    dist_kind: ActionDistKind,
+    dist_inputs: Var,
+    batch: &PpoMinibatch<'_>,
+    hp: &LossHyperparameters,
+) -> Result<(Var, PolicyTermStats), NnError> {
+    batch.check()?;
+    let mask = mask_column(tape, batch);
     let logp = dist_kind.logp_var(tape, dist_inputs, batch.actions)?;
     let old_logp = column(tape, batch.action_logp);
     let log_ratio = tape.sub(logp, old_logp);
@@ -226,37 +253,84 @@ pub fn compute_loss_for_module(
     let surr2 = tape.mul(adv, clipped_ratio);
     let surrogate = tape.minimum(surr1, surr2);
 
+    let neg_surr = tape.neg(surrogate);
+    let ent_term = tape.scale(entropy, hp.entropy_coeff);
+    let per_row = tape.sub(neg_surr, ent_term);
+    let mut loss = tape.masked_mean(per_row, mask);
+    if let Some(kl) = mean_kl {
+        let kl_term = tape.scale(kl, hp.curr_kl_coeff);
+        loss = tape.add(loss, kl_term);
+    }
+    let mean_surr = tape.masked_mean(surrogate, mask);
+    let stats = PolicyTermStats {
+        policy_loss: -tape.scalar(mean_surr),
+        entropy: tape.scalar(mean_entropy),
+        mean_kl_loss: mean_kl.map_or(0.0, |k| tape.scalar(k)),
+        loss: tape.scalar(loss),
+    };
+    Ok((loss, stats))
+}
+
+/// The value part of the loss: `vf_loss_coeff · m(clamp((V − target)², 0, vf_clip_param))`.
+/// It depends on the critic's outputs only.
+pub fn value_loss_terms(
+    tape: &mut Tape,
+    values: Var,
+    batch: &PpoMinibatch<'_>,
+    hp: &LossHyperparameters,
+) -> Result<(Var, ValueTermStats), NnError> {
+    batch.check()?;
+    let mask = mask_column(tape, batch);
     let targets = column(tape, batch.value_targets);
     let err = tape.sub(values, targets);
     let vf_loss = tape.square(err);
     let vf_loss_clipped = tape.clamp(vf_loss, 0.0, hp.vf_clip_param);
     let mean_vf_loss = tape.masked_mean(vf_loss_clipped, mask);
     let mean_vf_unclipped = tape.masked_mean(vf_loss, mask);
-
-    let neg_surr = tape.neg(surrogate);
-    let vf_term = tape.scale(vf_loss_clipped, hp.vf_loss_coeff);
-    let ent_term = tape.scale(entropy, hp.entropy_coeff);
-    let per_row = tape.add(neg_surr, vf_term);
-    let per_row = tape.sub(per_row, ent_term);
-    let mut total = tape.masked_mean(per_row, mask);
-    if let Some(kl) = mean_kl {
-        let kl_term = tape.scale(kl, hp.curr_kl_coeff);
-        total = tape.add(total, kl_term);
-    }
-
-    let mean_surr = tape.masked_mean(surrogate, mask);
-    let stats = LossStats {
-        policy_loss: -tape.scalar(mean_surr),
+    let loss = tape.scale(mean_vf_loss, hp.vf_loss_coeff);
+    let stats = ValueTermStats {
         vf_loss: tape.scalar(mean_vf_loss),
         vf_loss_unclipped: tape.scalar(mean_vf_unclipped),
         vf_explained_var: explained_variance(
             batch.value_targets,
             tape.value(values).column(0).into_iter().copied(),
         ),
-        entropy: tape.scalar(mean_entropy),
-        mean_kl_loss: mean_kl.map_or(0.0, |k| tape.scalar(k)),
-        total_loss: tape.scalar(total),
+        loss: tape.scalar(loss),
     };
+    Ok((loss, stats))
+}
+
+/// Joins the two parts' statistics into RLlib's logged set.
+pub fn join_stats(p: &PolicyTermStats, v: &ValueTermStats) -> LossStats {
+    LossStats {
+        policy_loss: p.policy_loss,
+        vf_loss: v.vf_loss,
+        vf_loss_unclipped: v.vf_loss_unclipped,
+        vf_explained_var: v.vf_explained_var,
+        entropy: p.entropy,
+        mean_kl_loss: p.mean_kl_loss,
+        total_loss: p.loss + v.loss,
+    }
+}
+
+/// The loss from the module's outputs (`dist_inputs` `B × dist_dim`, `values` `B × 1`,
+/// already on the tape): records the total loss — the policy part plus the value part,
+/// which equals RLlib's `m(−surrogate + vf_loss_coeff·clipped − entropy_coeff·entropy) +
+/// curr_kl_coeff·kl` since the masked mean is linear — and returns it with the statistics.
+/// Errors on inconsistent minibatch columns or invalid actions.
+pub fn compute_loss_for_module(
+    tape: &mut Tape,
+    dist_kind: ActionDistKind,
+    dist_inputs: Var,
+    values: Var,
+    batch: &PpoMinibatch<'_>,
+    hp: &LossHyperparameters,
+) -> Result<(Var, LossStats), NnError> {
+    let (policy, p) = policy_loss_terms(tape, dist_kind, dist_inputs, batch, hp)?;
+    let (value, v) = value_loss_terms(tape, values, batch, hp)?;
+    let total = tape.add(policy, value);
+    let mut stats = join_stats(&p, &v);
+    stats.total_loss = tape.scalar(total);
     Ok((total, stats))
 }
 
