@@ -175,6 +175,8 @@ setters!(RlModuleArgs {
     fcnet_activation: &str => base.model_config.fcnet_activation;
     /// `"torch_default"`, `"orthogonal"` or `"xavier"`.
     initializer: &str => base.model_config.initializer;
+    /// One encoder for the actor and the critic (RLlib's `vf_share_layers`, default false).
+    vf_share_layers: bool => base.model_config.vf_share_layers;
 });
 
 impl PPOConfig {

@@ -1,6 +1,12 @@
 //! `PPOLearner`: RLlib's PPO learner — the learner pipeline, `num_epochs` passes of
 //! `minibatch_size`-row minibatches (Adam, optional global-norm clipping), then the KL
 //! coefficient update.
+//!
+//! With separate actor and critic encoders (RLlib's default) the loss is the sum of a part
+//! that reads only the actor's parameters and a part that reads only the critic's, so each
+//! minibatch records the two parts on two tapes in parallel (`rayon::join`) and adds the
+//! gradients. The gradients are those of the single-tape loss, and the result does not
+//! depend on the number of threads.
 
 use rand::SeedableRng;
 use rl_core::connectors::{LearnerConnector, LearnerContext, LearnerData, Pipeline};
@@ -13,7 +19,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::config::schedule_value;
-use super::loss::{ppo_loss, LossHyperparameters};
+use super::loss::{
+    check_module_batch, join_stats, policy_loss_terms, ppo_loss, value_loss_terms,
+    LossHyperparameters, LossStats, PpoMinibatch,
+};
 use super::module::PPOModule;
 use super::policy::PPOPolicy;
 use super::PPOConfig;
@@ -45,8 +54,7 @@ pub struct LearnerState {
 pub struct PPOLearner {
     policy: PPOPolicy,
     optimizer: Adam,
-    grads: Grads,
-    tape: Tape,
+    work: GradWorkspace,
     pipeline: Pipeline<dyn LearnerConnector>,
     curr_kl_coeff: f64,
     rng: Rng,
@@ -72,6 +80,69 @@ struct LearnerSettings {
     use_kl_loss: bool,
 }
 
+/// The tapes and gradient buffers of the minibatch updates, reused across updates.
+struct GradWorkspace {
+    /// The whole loss's (or the actor part's) tape and gradients.
+    tape: Tape,
+    grads: Grads,
+    /// The critic part's tape and gradients (separate encoders only).
+    critic_tape: Tape,
+    critic_grads: Grads,
+}
+
+impl GradWorkspace {
+    fn new(module: &PPOModule) -> Self {
+        let grads = Grads::new(module.params());
+        GradWorkspace {
+            tape: Tape::new(),
+            critic_tape: Tape::new(),
+            critic_grads: grads.clone(),
+            grads,
+        }
+    }
+
+    /// Records the loss of `minibatch` and leaves its gradients in `self.grads`.
+    fn loss_and_grads(
+        &mut self,
+        module: &PPOModule,
+        minibatch: &TrainBatch,
+        hp: &LossHyperparameters,
+    ) -> Result<LossStats, rl_nn::NnError> {
+        let batch = PpoMinibatch::from(minibatch);
+        self.grads.zero();
+        self.tape.reset();
+        if module.shares_layers() {
+            let out = ppo_loss(&mut self.tape, module, batch, hp)?;
+            self.tape.backward(out.total_loss, &mut self.grads);
+            return Ok(out.stats);
+        }
+        check_module_batch(module, &batch)?;
+        self.critic_grads.zero();
+        self.critic_tape.reset();
+        let (actor_tape, actor_grads) = (&mut self.tape, &mut self.grads);
+        let (critic_tape, critic_grads) = (&mut self.critic_tape, &mut self.critic_grads);
+        let (p, v) = rayon::join(
+            || {
+                let obs = actor_tape.constant(batch.obs);
+                let dist_inputs = module.forward_actor(actor_tape, obs);
+                let (loss, stats) =
+                    policy_loss_terms(actor_tape, module.dist_kind(), dist_inputs, &batch, hp)?;
+                actor_tape.backward(loss, actor_grads);
+                Ok::<_, rl_nn::NnError>(stats)
+            },
+            || {
+                let obs = critic_tape.constant(batch.obs);
+                let values = module.forward_critic(critic_tape, obs);
+                let (loss, stats) = value_loss_terms(critic_tape, values, &batch, hp)?;
+                critic_tape.backward(loss, critic_grads);
+                Ok::<_, rl_nn::NnError>(stats)
+            },
+        );
+        self.grads.add_assign(&self.critic_grads)?;
+        Ok(join_stats(&p?, &v?))
+    }
+}
+
 impl std::fmt::Debug for PPOLearner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PPOLearner")
@@ -86,11 +157,9 @@ impl PPOLearner {
     /// shuffling.
     pub fn new(module: PPOModule, config: &PPOConfig, seed: u64) -> Self {
         let b = &config.base;
-        let grads = Grads::new(module.params());
         PPOLearner {
             optimizer: Adam::new(b.lr as f32).with_eps(config.adam_eps as f32),
-            grads,
-            tape: Tape::new(),
+            work: GradWorkspace::new(&module),
             pipeline: b.learner_connector.clone().unwrap_or_else(|| {
                 Pipeline::default_ppo_learner(b.gamma as f32, config.lambda_ as f32)
             }),
@@ -220,20 +289,18 @@ impl PPOLearner {
         let mut grad_norm = 0.0f32;
         while it.next_into(&mut self.rows) {
             batch.select_into(&self.rows, &mut self.minibatch);
-            self.tape.reset();
-            self.grads.zero();
-            let module = self.policy.module();
-            let out = ppo_loss(&mut self.tape, module, &self.minibatch, &hp)
+            let stats = self
+                .work
+                .loss_and_grads(self.policy.module(), &self.minibatch, &hp)
                 .map_err(|e| LearnerError::BadBatch(e.to_string()))?;
-            self.tape.backward(out.total_loss, &mut self.grads);
             grad_norm = match cfg.grad_clip {
-                Some(c) => clip_grad_norm(&mut self.grads, c as f32),
-                None => self.grads.global_norm(),
+                Some(c) => clip_grad_norm(&mut self.work.grads, c as f32),
+                None => self.work.grads.global_norm(),
             };
             self.optimizer
-                .step(self.policy.module_mut().params_mut(), &self.grads)
+                .step(self.policy.module_mut().params_mut(), &self.work.grads)
                 .map_err(|e| LearnerError::BadBatch(e.to_string()))?;
-            last = Some(out.stats);
+            last = Some(stats);
         }
         let stats =
             last.ok_or_else(|| LearnerError::BadBatch("no minibatch was trained".into()))?;
@@ -278,5 +345,58 @@ impl PPOLearner {
             num_env_steps_trained: num_minibatches * batch.len() as u64,
             num_module_steps_trained: num_minibatches * cfg.minibatch_size as u64,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ppo::module::PPOModuleConfig;
+    use ndarray::{Array1, Array2};
+    use rand::Rng as _;
+    use rl_nn::ActionDistKind;
+
+    /// The two-tape split gives bit for bit the gradients and statistics of the one-tape loss.
+    #[test]
+    fn split_loss_equals_single_tape_loss() {
+        let mut rng = Rng::seed_from_u64(7);
+        let mut mcfg = PPOModuleConfig::new(4, ActionDistKind::Categorical, 2);
+        mcfg.hiddens = vec![32, 16];
+        let module = PPOModule::new(&mcfg, &mut rng).unwrap();
+        let mut config = PPOConfig::new();
+        config.entropy_coeff = 0.01;
+        let mut learner = PPOLearner::new(module.clone(), &config, 0);
+        let b = 64;
+        let mut u = |lo: f32, hi: f32| rng.gen_range(lo..hi);
+        learner.minibatch = TrainBatch {
+            obs: Array2::from_shape_fn((b, 4), |_| u(-1.0, 1.0)),
+            actions: Array2::from_shape_fn((b, 1), |_| if u(0.0, 1.0) < 0.5 { 0.0 } else { 1.0 }),
+            action_logp: Array1::from_shape_fn(b, |_| u(-1.5, -0.2)),
+            action_dist_inputs: Array2::from_shape_fn((b, 2), |_| u(-1.0, 1.0)),
+            advantages: Array1::from_shape_fn(b, |_| u(-2.0, 2.0)),
+            value_targets: Array1::from_shape_fn(b, |_| u(-3.0, 3.0)),
+            loss_mask: Array1::from_shape_fn(b, |i| i % 7 != 3),
+            ..Default::default()
+        };
+        let hp = LossHyperparameters {
+            clip_param: 0.2,
+            vf_clip_param: 4.0,
+            vf_loss_coeff: 0.5,
+            entropy_coeff: 0.01,
+            curr_kl_coeff: 0.3,
+            use_kl_loss: true,
+        };
+        let split = learner
+            .work
+            .loss_and_grads(&module, &learner.minibatch, &hp)
+            .unwrap();
+
+        let mut tape = Tape::new();
+        let mut grads = Grads::new(module.params());
+        let out = ppo_loss(&mut tape, &module, &learner.minibatch, &hp).unwrap();
+        tape.backward(out.total_loss, &mut grads);
+        assert_eq!(split, out.stats);
+        assert_eq!(learner.work.grads, grads);
+        assert!(grads.global_norm() > 0.0);
     }
 }

@@ -334,16 +334,8 @@ pub fn compute_loss_for_module(
     Ok((total, stats))
 }
 
-/// Runs the module's `forward_train` on `batch.obs` and records the loss: RLlib's
-/// `compute_loss_for_module` for a [`PPOModule`]. Backward on `total_loss` gives the
-/// gradients of every module parameter.
-pub fn ppo_loss<'a>(
-    tape: &mut Tape,
-    module: &PPOModule,
-    batch: impl Into<PpoMinibatch<'a>>,
-    hp: &LossHyperparameters,
-) -> Result<LossOutput, NnError> {
-    let batch = batch.into();
+/// Checks that `batch`'s columns agree with each other and with `module`'s sizes.
+pub fn check_module_batch(module: &PPOModule, batch: &PpoMinibatch<'_>) -> Result<(), NnError> {
     batch.check()?;
     if batch.obs.ncols() != module.obs_dim() {
         return Err(NnError::StateMismatch(format!(
@@ -359,6 +351,20 @@ pub fn ppo_loss<'a>(
             module.dist_dim()
         )));
     }
+    Ok(())
+}
+
+/// Runs the module's `forward_train` on `batch.obs` and records the loss: RLlib's
+/// `compute_loss_for_module` for a [`PPOModule`]. Backward on `total_loss` gives the
+/// gradients of every module parameter.
+pub fn ppo_loss<'a>(
+    tape: &mut Tape,
+    module: &PPOModule,
+    batch: impl Into<PpoMinibatch<'a>>,
+    hp: &LossHyperparameters,
+) -> Result<LossOutput, NnError> {
+    let batch = batch.into();
+    check_module_batch(module, &batch)?;
     let obs = tape.constant(batch.obs);
     let (dist_inputs, values) = module.forward_train(tape, obs);
     let (total_loss, stats) =

@@ -1,10 +1,12 @@
-//! `PPOModule`: RLlib's default PPO RLModule (`DefaultPPOTorchRLModule` with
-//! `vf_share_layers=False`): separate actor and critic encoder MLPs, a `pi` head producing
-//! the action-distribution inputs and a `vf` head producing one value.
+//! `PPOModule`: RLlib's default PPO RLModule (`DefaultPPOTorchRLModule`): by default
+//! (`vf_share_layers=False`) separate actor and critic encoder MLPs; with
+//! `vf_share_layers=True` one encoder feeding both heads. A `pi` head produces the
+//! action-distribution inputs and a `vf` head one value.
 //!
 //! Parameter names are RLlib's, so RLlib's weights load as they are:
 //! `encoder.actor_encoder.net.mlp.{0,2,…}.{weight,bias}`,
-//! `encoder.critic_encoder.net.mlp.{0,2,…}.{weight,bias}`, `pi.net.mlp.0.{weight,bias}`,
+//! `encoder.critic_encoder.net.mlp.{0,2,…}.{weight,bias}` (or one
+//! `encoder.encoder.net.mlp.{0,2,…}` when shared), `pi.net.mlp.0.{weight,bias}`,
 //! `vf.net.mlp.0.{weight,bias}` (torch `nn.Sequential` indexing: activations take the odd
 //! indices). Linear weights are `[out, in]`.
 
@@ -62,6 +64,9 @@ pub struct PPOModuleConfig {
     pub activation: Activation,
     /// Initialization.
     pub init: ModuleInit,
+    /// One encoder for the actor and the critic (RLlib's `vf_share_layers`, default false).
+    #[serde(default)]
+    pub vf_share_layers: bool,
 }
 
 impl PPOModuleConfig {
@@ -74,6 +79,7 @@ impl PPOModuleConfig {
             hiddens: vec![256, 256],
             activation: Activation::Tanh,
             init: ModuleInit::TorchDefault,
+            vf_share_layers: false,
         }
     }
 }
@@ -86,13 +92,16 @@ struct Scratch {
     out: Array2<f32>,
 }
 
-/// RLlib's default PPO module: actor encoder → `pi`, critic encoder → `vf`.
+/// RLlib's default PPO module: actor encoder → `pi`, critic encoder → `vf` (or one shared
+/// encoder → both heads).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PPOModule {
     config: PPOModuleConfig,
     params: ParamStore,
+    /// The actor's encoder, or the shared one.
     actor_encoder: Mlp,
-    critic_encoder: Mlp,
+    /// The critic's own encoder; `None` when the layers are shared.
+    critic_encoder: Option<Mlp>,
     pi: Mlp,
     vf: Mlp,
     #[serde(skip)]
@@ -101,7 +110,8 @@ pub struct PPOModule {
 
 impl PPOModule {
     /// Builds the module and initializes its parameters from `rng` (actor encoder, critic
-    /// encoder, `pi`, `vf`, in that order — RLlib's parameter order).
+    /// encoder, `pi`, `vf`, in that order — RLlib's parameter order; the shared encoder
+    /// first when `vf_share_layers`).
     pub fn new(config: &PPOModuleConfig, rng: &mut Rng) -> Result<Self, ModuleError> {
         if config.obs_dim == 0 || config.action_dim == 0 {
             return Err(ModuleError::UnsupportedSpace(
@@ -149,18 +159,29 @@ impl PPOModule {
             hidden_init: init,
             output_init: init,
         };
-        let actor_encoder = Mlp::new(
-            &mut params,
-            "encoder.actor_encoder.net.mlp",
-            &encoder(hidden_init),
-            rng,
-        )?;
-        let critic_encoder = Mlp::new(
-            &mut params,
-            "encoder.critic_encoder.net.mlp",
-            &encoder(hidden_init),
-            rng,
-        )?;
+        let (actor_encoder, critic_encoder) = if config.vf_share_layers {
+            let shared = Mlp::new(
+                &mut params,
+                "encoder.encoder.net.mlp",
+                &encoder(hidden_init),
+                rng,
+            )?;
+            (shared, None)
+        } else {
+            let actor = Mlp::new(
+                &mut params,
+                "encoder.actor_encoder.net.mlp",
+                &encoder(hidden_init),
+                rng,
+            )?;
+            let critic = Mlp::new(
+                &mut params,
+                "encoder.critic_encoder.net.mlp",
+                &encoder(hidden_init),
+                rng,
+            )?;
+            (actor, Some(critic))
+        };
         let dist_dim = config.dist_kind.input_dim(config.action_dim);
         let pi = Mlp::new(&mut params, "pi.net.mlp", &head(dist_dim, pi_init), rng)?;
         let vf = Mlp::new(&mut params, "vf.net.mlp", &head(1, vf_init), rng)?;
@@ -177,8 +198,7 @@ impl PPOModule {
 
     /// Builds the module for an env's spaces and RLlib-style model settings: `Discrete(n)`
     /// actions get a `Categorical` over `n` logits, `Box(d)` actions a `DiagGaussian` with
-    /// `2·d` inputs. Observations must be a `Box` (flattened). `vf_share_layers = true` is
-    /// not supported yet.
+    /// `2·d` inputs. Observations must be a `Box` (flattened).
     pub fn from_spaces(
         observation_space: &Space,
         action_space: &Space,
@@ -202,11 +222,6 @@ impl PPOModule {
                 )))
             }
         };
-        if model.vf_share_layers {
-            return Err(ModuleError::Config(
-                "vf_share_layers = true is not supported".into(),
-            ));
-        }
         let activation = match model.fcnet_activation.as_str() {
             "tanh" => Activation::Tanh,
             "relu" => Activation::Relu,
@@ -226,6 +241,7 @@ impl PPOModule {
             hiddens: model.fcnet_hiddens.clone(),
             activation,
             init,
+            vf_share_layers: model.vf_share_layers,
         };
         Self::new(&config, rng)
     }
@@ -260,23 +276,36 @@ impl PPOModule {
         self.pi.out_dim()
     }
 
-    /// The actor encoder, critic encoder, `pi` head and `vf` head.
-    pub fn networks(&self) -> (&Mlp, &Mlp, &Mlp, &Mlp) {
-        (
-            &self.actor_encoder,
-            &self.critic_encoder,
-            &self.pi,
-            &self.vf,
-        )
+    /// Whether the actor and the critic share one encoder.
+    pub fn shares_layers(&self) -> bool {
+        self.critic_encoder.is_none()
     }
 
     /// RLlib's `forward_train` on a tape: `(action_dist_inputs B × dist_dim, values B × 1)`.
     pub fn forward_train(&self, tape: &mut Tape, obs: Var) -> (Var, Var) {
         let ha = self.actor_encoder.forward(tape, &self.params, obs);
         let logits = self.pi.forward(tape, &self.params, ha);
-        let hc = self.critic_encoder.forward(tape, &self.params, obs);
+        let hc = match &self.critic_encoder {
+            Some(critic) => critic.forward(tape, &self.params, obs),
+            None => ha,
+        };
         let values = self.vf.forward(tape, &self.params, hc);
         (logits, values)
+    }
+
+    /// The actor's half of [`Self::forward_train`] (action-distribution inputs). With
+    /// separate encoders it touches no critic parameter, so it can run on its own tape.
+    pub fn forward_actor(&self, tape: &mut Tape, obs: Var) -> Var {
+        let ha = self.actor_encoder.forward(tape, &self.params, obs);
+        self.pi.forward(tape, &self.params, ha)
+    }
+
+    /// The critic's half of [`Self::forward_train`] (values `B × 1`), through the shared
+    /// encoder when the layers are shared.
+    pub fn forward_critic(&self, tape: &mut Tape, obs: Var) -> Var {
+        let encoder = self.critic_encoder.as_ref().unwrap_or(&self.actor_encoder);
+        let hc = encoder.forward(tape, &self.params, obs);
+        self.vf.forward(tape, &self.params, hc)
     }
 
     /// No-grad action-distribution inputs for `obs` (`B × obs_dim`) into `out`
@@ -292,8 +321,8 @@ impl PPOModule {
     /// No-grad values for `obs` into `out` (`B × 1`, resized as needed).
     pub fn forward_values_into(&mut self, obs: ArrayView2<'_, f32>, out: &mut Array2<f32>) {
         let s = &mut self.scratch;
-        self.critic_encoder
-            .forward_array(&self.params, obs, &mut s.ws, &mut s.h);
+        let encoder = self.critic_encoder.as_ref().unwrap_or(&self.actor_encoder);
+        encoder.forward_array(&self.params, obs, &mut s.ws, &mut s.h);
         self.vf
             .forward_array(&self.params, s.h.view(), &mut s.ws, out);
     }
@@ -357,21 +386,50 @@ mod tests {
     }
 
     #[test]
+    fn shared_encoder_has_rllib_names_and_size() {
+        let mut rng = Rng::seed_from_u64(0);
+        let mut cfg = PPOModuleConfig::new(4, ActionDistKind::Categorical, 2);
+        cfg.vf_share_layers = true;
+        let m = PPOModule::new(&cfg, &mut rng).unwrap();
+        assert!(m.shares_layers());
+        // 4·256+256 + 256·256+256 + 256·2+2 + 256+1.
+        assert_eq!(m.params().num_scalars(), 67_843);
+        let names: Vec<&str> = m.params().iter().map(|(_, n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "encoder.encoder.net.mlp.0.weight",
+                "encoder.encoder.net.mlp.0.bias",
+                "encoder.encoder.net.mlp.2.weight",
+                "encoder.encoder.net.mlp.2.bias",
+                "pi.net.mlp.0.weight",
+                "pi.net.mlp.0.bias",
+                "vf.net.mlp.0.weight",
+                "vf.net.mlp.0.bias",
+            ]
+        );
+    }
+
+    #[test]
     fn array_forwards_match_tape() {
         let mut rng = Rng::seed_from_u64(1);
-        for init in [
-            ModuleInit::TorchDefault,
-            ModuleInit::Orthogonal,
-            ModuleInit::Xavier,
+        for (init, shared) in [
+            (ModuleInit::TorchDefault, false),
+            (ModuleInit::Orthogonal, false),
+            (ModuleInit::Xavier, false),
+            (ModuleInit::TorchDefault, true),
         ] {
             let mut cfg = PPOModuleConfig::new(3, ActionDistKind::DiagGaussian, 2);
             cfg.hiddens = vec![16, 8, 8];
             cfg.init = init;
+            cfg.vf_share_layers = shared;
             let mut m = PPOModule::new(&cfg, &mut rng).unwrap();
-            assert!(m
-                .params()
-                .id("encoder.critic_encoder.net.mlp.4.bias")
-                .is_some());
+            let last_bias = if shared {
+                "encoder.encoder.net.mlp.4.bias"
+            } else {
+                "encoder.critic_encoder.net.mlp.4.bias"
+            };
+            assert!(m.params().id(last_bias).is_some());
             for rows in [1, 5] {
                 let obs = rl_nn::init::uniform(rows, 3, 1.0, &mut rng);
                 let mut tape = Tape::new();
@@ -386,6 +444,11 @@ mod tests {
                 for (a, b) in v2.iter().zip(tape.value(v).iter()) {
                     assert!((a - b).abs() < 1e-5);
                 }
+                // The halves record the same values as the whole.
+                let a = m.forward_actor(&mut tape, o);
+                let c = m.forward_critic(&mut tape, o);
+                assert_eq!(tape.value(a), tape.value(d));
+                assert_eq!(tape.value(c), tape.value(v));
             }
         }
     }

@@ -2,9 +2,11 @@
 
 use super::PPOConfig;
 
-/// CartPole-v1 in a few seconds: borrows CleanRL's and RL-Zoo's choices (several envs per
-/// runner, λ = 0.95, a small [64, 64] network, larger learning rate). The evaluation return
-/// (10 greedy episodes every 5 iterations) reaches 475+ well within 40 iterations.
+/// CartPole-v1 in well under a second: borrows CleanRL's and RL-Zoo's choices (8 envs, a
+/// small orthogonally initialized [64, 64] network, a larger linearly decaying learning
+/// rate, γ = 0.98, λ = 0.8, 20 epochs on 256-step batches, no KL penalty). The evaluation
+/// return (10 greedy episodes every 10 iterations) first reaches 475 at iteration 40, 60
+/// and 30 for seeds 0, 1 and 2 (`examples/bench_ppo.rs`).
 pub fn cartpole_fast(seed: u64) -> PPOConfig {
     PPOConfig::new()
         .environment("CartPole-v1")
