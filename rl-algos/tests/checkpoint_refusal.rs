@@ -24,11 +24,13 @@ fn config() -> PPOConfig {
         .debugging(Some(3))
 }
 
-/// One trained checkpoint, written once per test process.
+/// One trained checkpoint, written once per test process. It lives in Cargo's per-target
+/// scratch directory under a fixed name, so each run replaces the last one's files
+/// instead of leaving them in the system's temp directory.
 fn base() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let root = std::env::temp_dir().join(format!("rl-ckpt-refusal-{}", std::process::id()));
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ckpt-refusal");
         let _ = fs::remove_dir_all(&root);
         let mut algo = config().build().unwrap();
         algo.train().unwrap();
