@@ -1,7 +1,7 @@
 //! `rl-core`: the traits and machinery of an RLlib-style reinforcement-learning framework.
 //!
 //! Its folders are its wings, in the order one training iteration flows through them:
-//! - [`env`]: spaces, the `Env` trait, time limits, the registry, vectorized envs, `check_env`;
+//! - [`env`](mod@env): spaces, the `Env` trait, time limits, the registry, vectorized envs, `check_env`;
 //! - [`runner`]: env runners stepping envs through the connector pipelines into
 //!   [`episode`] chunks, and the group that runs them on threads;
 //! - [`connectors`]: the env→module, module→env and learner pipelines (batching, GAE, …);

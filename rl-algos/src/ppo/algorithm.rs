@@ -74,16 +74,33 @@ impl PPOConfig {
     }
 }
 
+/// Which env-runner group to build.
+#[derive(Clone, Copy, Debug)]
+enum RunnerRole {
+    /// Samples the train batches: explores and updates connector statistics.
+    Training,
+    /// Runs evaluation: its own seed stream, `evaluation_explore`, frozen statistics.
+    Evaluation,
+}
+
 fn runner_group(
     config: &PPOConfig,
+    role: RunnerRole,
     policy: &dyn Policy,
     env_to_module: &Pipeline<dyn EnvToModule>,
     module_to_env: &Pipeline<dyn ModuleToEnv>,
-    num_runners: usize,
-    seed: u64,
-    explore: bool,
-    update_stats: bool,
 ) -> Result<EnvRunnerGroup, AlgorithmError> {
+    let base = &config.base;
+    let seed = base.seed.unwrap_or(0);
+    let (num_runners, seed, explore, update_stats) = match role {
+        RunnerRole::Training => (base.num_env_runners, seed, true, true),
+        RunnerRole::Evaluation => (
+            base.evaluation_num_env_runners,
+            derive_seed(seed, &["evaluation"]),
+            base.evaluation_explore,
+            false,
+        ),
+    };
     let env = EnvSpec::with_config(config.base.env.clone(), config.base.env_config.clone());
     let runners = (0..num_runners.max(1))
         .map(|index| {
@@ -126,24 +143,18 @@ impl PPO {
         let module_to_env = config.base.module_to_env_pipeline();
         let runners = runner_group(
             &config,
+            RunnerRole::Training,
             &policy,
             &env_to_module,
             &module_to_env,
-            config.base.num_env_runners,
-            seed,
-            true,
-            true,
         )?;
         let eval_runners = match config.base.evaluation_interval {
             Some(_) => Some(runner_group(
                 &config,
+                RunnerRole::Evaluation,
                 &policy,
                 &env_to_module,
                 &module_to_env,
-                config.base.evaluation_num_env_runners,
-                derive_seed(seed, &["evaluation"]),
-                config.base.evaluation_explore,
-                false,
             )?),
             None => None,
         };
@@ -249,7 +260,7 @@ impl PPO {
     }
 
     fn should_evaluate(&self) -> bool {
-        matches!(self.config.base.evaluation_interval, Some(k) if self.counters.training_iteration % k == 0)
+        matches!(self.config.base.evaluation_interval, Some(k) if self.counters.training_iteration.is_multiple_of(k))
     }
 }
 
@@ -449,16 +460,12 @@ impl Algorithm for PPO {
         if self.eval_runners.is_none() {
             // Evaluation was not configured: build a group on demand (greedy, as RLlib).
             let policy = PPOPolicy::new(self.learner.module().clone());
-            let seed = derive_seed(self.config.base.seed.unwrap_or(0), &["evaluation"]);
             self.eval_runners = Some(runner_group(
                 &self.config,
+                RunnerRole::Evaluation,
                 &policy,
                 &self.config.base.env_to_module_pipeline(),
                 &self.config.base.module_to_env_pipeline(),
-                self.config.base.evaluation_num_env_runners,
-                seed,
-                self.config.base.evaluation_explore,
-                false,
             )?);
         }
         self.run_evaluation()

@@ -1,6 +1,5 @@
 //! RLlib's `GeneralAdvantageEstimation` learner connector: value predictions for the whole
-//! batch, value targets by [`compute_value_targets`](super::gae::compute_value_targets),
-//! advantages standardized over the batch.
+//! batch, value targets by [`compute_value_targets`], advantages standardized over the batch.
 
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
