@@ -14,25 +14,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rl::algos::ppo::InferencePolicy;
-use rl::algos::{Algorithm, PPOConfig, PPO};
+use rl::algos::ppo::{presets, InferencePolicy};
+use rl::algos::{Algorithm, PPO};
 use serde_json::json;
-
-/// The user's RLlib config (as `examples/cartpole_ppo.rs`).
-fn seed_config() -> PPOConfig {
-    PPOConfig::new()
-        .environment("CartPole-v1")
-        .env_runners(|r| r.num_env_runners(2))
-        .training(|t| {
-            t.train_batch_size(500)
-                .lr(0.0003)
-                .gamma(0.99)
-                .minibatch_size(128)
-                .num_epochs(5)
-        })
-        .evaluation(|e| e.evaluation_interval(Some(10)).evaluation_duration(10))
-        .debugging(Some(0))
-}
 
 fn time<T>(
     repeats: usize,
@@ -67,7 +51,7 @@ fn dir_bytes(dir: &Path) -> u64 {
 fn run(repeats: usize) -> Result<(), Box<dyn std::error::Error>> {
     let root = std::env::temp_dir().join(format!("rl-bench-checkpoint-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    let mut algo = seed_config().build()?;
+    let mut algo = presets::cartpole_seed_run(0).build()?;
     algo.train()?;
     let dir = root.join("checkpoint");
     algo.save_to_path(&dir)?;
@@ -79,10 +63,10 @@ fn run(repeats: usize) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let save_replace = time(repeats, || Ok(algo.save_to_path(&dir)?))?;
     let from_checkpoint = time(repeats, || Ok(PPO::from_checkpoint(&dir)?))?;
-    let mut target = seed_config().build()?;
+    let mut target = presets::cartpole_seed_run(0).build()?;
     let restore = time(repeats, || Ok(target.restore_from_path(&dir)?))?;
     let policy = time(repeats, || Ok(InferencePolicy::from_checkpoint(&dir)?))?;
-    let build = time(repeats, || Ok(seed_config().build()?))?;
+    let build = time(repeats, || Ok(presets::cartpole_seed_run(0).build()?))?;
 
     let out = json!({
         "model": "PPO CartPole-v1 fcnet_hiddens [256, 256], 2 env runners, after 1 iteration",

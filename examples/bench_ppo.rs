@@ -14,7 +14,7 @@
 use std::time::Instant;
 
 use rl::algos::ppo::presets;
-use rl::algos::{Algorithm, PPOConfig};
+use rl::algos::Algorithm;
 use rl::core::metrics::get_path;
 use serde_json::{json, Value};
 
@@ -24,21 +24,6 @@ use serde_json::{json, Value};
 const RLLIB_S_PER_ITER: f64 = (0.70 + 0.77 + 0.61) / 3.0;
 const RLLIB_S_PER_TRAIN_ITER: f64 = 0.47;
 const RLLIB_S_TO_475: [f64; 3] = [25.7, 53.9, 24.1];
-
-fn seed_config(seed: u64) -> PPOConfig {
-    PPOConfig::new()
-        .environment("CartPole-v1")
-        .env_runners(|r| r.num_env_runners(2))
-        .training(|t| {
-            t.train_batch_size(500)
-                .lr(0.0003)
-                .gamma(0.99)
-                .minibatch_size(128)
-                .num_epochs(5)
-        })
-        .evaluation(|e| e.evaluation_interval(Some(10)).evaluation_duration(10))
-        .debugging(Some(seed))
-}
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -61,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The seed's config.
     let build = Instant::now();
-    let mut algo = seed_config(0).build()?;
+    let mut algo = presets::cartpole_seed_run(0).build()?;
     let build_s = build.elapsed().as_secs_f64();
     let mut train_only = Vec::new();
     let mut last_return = Value::Null;

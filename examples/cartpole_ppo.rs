@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rl::algos::{Algorithm, PPOConfig};
+use rl::algos::ppo::presets;
+use rl::algos::Algorithm;
 use rl::core::metrics::{get_path, ResultDict};
 
 struct Args {
@@ -50,22 +51,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-/// The user's RLlib config, verbatim.
-fn seed_config(seed: u64) -> PPOConfig {
-    PPOConfig::new()
-        .environment("CartPole-v1")
-        .env_runners(|r| r.num_env_runners(2))
-        .training(|t| {
-            t.train_batch_size(500)
-                .lr(0.0003)
-                .gamma(0.99)
-                .minibatch_size(128)
-                .num_epochs(5)
-        })
-        .evaluation(|e| e.evaluation_interval(Some(10)).evaluation_duration(10))
-        .debugging(Some(seed))
 }
 
 fn num(r: &ResultDict, path: &str) -> f64 {
@@ -107,7 +92,7 @@ fn print_iteration(r: &ResultDict) {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = seed_config(args.seed);
+    let mut config = presets::cartpole_seed_run(args.seed);
     config.base.checkpoint_at_end = args.checkpoint_at_end;
     let mut algo = config.build()?;
     let output = args.output.unwrap_or_else(|| {

@@ -227,13 +227,7 @@ impl Env for AcrobotEnv {
     fn step(&mut self, action: &Value) -> Result<StepResult, EnvError> {
         let mut obs = [0.0f32; 6];
         let out = self.step_into(action, &mut obs)?;
-        Ok(StepResult {
-            obs: Value::Box(obs.to_vec()),
-            reward: out.reward,
-            terminated: out.terminated,
-            truncated: out.truncated,
-            info: out.info,
-        })
+        Ok(out.with_obs(Value::Box(obs.to_vec())))
     }
 
     fn step_into(&mut self, action: &Value, obs_out: &mut [f32]) -> Result<StepOutcome, EnvError> {

@@ -181,13 +181,7 @@ impl Env for CartPoleEnv {
     fn step(&mut self, action: &Value) -> Result<StepResult, EnvError> {
         let mut obs = [0.0f32; 4];
         let out = self.step_into(action, &mut obs)?;
-        Ok(StepResult {
-            obs: Value::Box(obs.to_vec()),
-            reward: out.reward,
-            terminated: out.terminated,
-            truncated: out.truncated,
-            info: out.info,
-        })
+        Ok(out.with_obs(Value::Box(obs.to_vec())))
     }
 
     #[inline(always)]

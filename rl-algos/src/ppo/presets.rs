@@ -2,6 +2,24 @@
 
 use super::PPOConfig;
 
+/// The RLlib user's run (`../shared/seed/`), verbatim: CartPole-v1, 2 env runners,
+/// `train_batch_size=500`, `lr=3e-4`, `gamma=0.99`, `minibatch_size=128`, `num_epochs=5`,
+/// evaluation every 10 iterations for 10 episodes, RLlib's other PPO defaults.
+pub fn cartpole_seed_run(seed: u64) -> PPOConfig {
+    PPOConfig::new()
+        .environment("CartPole-v1")
+        .env_runners(|r| r.num_env_runners(2))
+        .training(|t| {
+            t.train_batch_size(500)
+                .lr(0.0003)
+                .gamma(0.99)
+                .minibatch_size(128)
+                .num_epochs(5)
+        })
+        .evaluation(|e| e.evaluation_interval(Some(10)).evaluation_duration(10))
+        .debugging(Some(seed))
+}
+
 /// CartPole-v1 in well under a second: borrows CleanRL's and RL-Zoo's choices (8 envs, a
 /// small orthogonally initialized [64, 64] network, a larger linearly decaying learning
 /// rate, γ = 0.98, λ = 0.8, 20 epochs on 256-step batches, no KL penalty). The evaluation

@@ -263,4 +263,30 @@ mod tests {
             assert!((a.std(i) - all.std(i)).abs() < 1e-9);
         }
     }
+
+    #[test]
+    fn pipeline_state_entries_round_trip_and_refuse_other_connectors() {
+        let mut trained = Pipeline::<dyn EnvToModule>::default_env_to_module(true);
+        let filter: &mut Box<dyn EnvToModule> = trained
+            .connectors_mut()
+            .iter_mut()
+            .find(|c| c.name() == "MeanStdFilter")
+            .unwrap();
+        let mut stats = MeanStdFilter::default();
+        stats.synced.push(&[1.0, 2.0]);
+        stats.synced.push(&[3.0, -2.0]);
+        filter.set_state(&stats.get_state().unwrap()).unwrap();
+        let saved = trained.state_entries();
+        assert_eq!(saved.len(), trained.len());
+
+        let mut fresh = Pipeline::<dyn EnvToModule>::default_env_to_module(true);
+        assert_ne!(fresh.state_entries(), saved);
+        fresh.set_state_entries(&saved).unwrap();
+        assert_eq!(fresh.state_entries(), saved);
+
+        let mut unfiltered = Pipeline::<dyn EnvToModule>::default_env_to_module(false);
+        let err = unfiltered.set_state_entries(&saved).unwrap_err();
+        assert!(matches!(err, ConnectorError::StateMismatch { .. }), "{err}");
+        assert!(err.to_string().contains("MeanStdFilter"), "{err}");
+    }
 }

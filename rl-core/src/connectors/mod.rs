@@ -17,7 +17,7 @@ pub mod pipeline;
 pub use env_to_module::{EnvToModule, EnvToModuleBatch};
 pub use learner::{LearnerConnector, LearnerContext, LearnerData};
 pub use module_to_env::{ModuleToEnv, ModuleToEnvBatch};
-pub use pipeline::{Named, Pipeline};
+pub use pipeline::{ConnectorStateEntry, Named, Pipeline};
 
 use crate::env::Space;
 use crate::Rng;
@@ -41,6 +41,14 @@ pub enum ConnectorError {
         connector: String,
         /// What was wrong.
         reason: String,
+    },
+    /// Saved connector states belong to a pipeline with other connectors.
+    #[error("the saved states are of the connectors {saved:?}, the pipeline has {present:?}")]
+    StateMismatch {
+        /// The connectors the states were saved from.
+        saved: Vec<String>,
+        /// The pipeline's connectors.
+        present: Vec<String>,
     },
 }
 

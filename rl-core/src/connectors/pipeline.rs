@@ -3,12 +3,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ConnectorError;
+use super::{ConnectorError, ConnectorState};
 
 /// What every connector kind shares: a name a pipeline can find it by.
 pub trait Named {
     /// The connector's name (its type's name, e.g. `"GeneralAdvantageEstimation"`).
     fn name(&self) -> &str;
+}
+
+/// One connector's state in a pipeline, with the connector's name (checked on restore).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorStateEntry {
+    /// The connector's name.
+    pub name: String,
+    /// Its state; `None` for stateless connectors.
+    pub state: Option<serde_json::Value>,
 }
 
 /// An ordered list of connectors of one kind (`C` is `dyn EnvToModule`, `dyn ModuleToEnv`
@@ -141,6 +150,51 @@ impl<C: ?Sized + Named> Pipeline<C> {
     pub fn replace(&mut self, name: &str, connector: Box<C>) -> Result<Box<C>, ConnectorError> {
         let i = self.position(name)?;
         Ok(std::mem::replace(&mut self.connectors[i], connector))
+    }
+}
+
+impl<C: ?Sized + Named + ConnectorState> Pipeline<C> {
+    /// Every connector's state with its name, in order (what checkpoints store).
+    pub fn state_entries(&self) -> Vec<ConnectorStateEntry> {
+        self.connectors
+            .iter()
+            .map(|c| ConnectorStateEntry {
+                name: c.name().to_string(),
+                state: c.get_state(),
+            })
+            .collect()
+    }
+
+    /// Checks that `saved` comes from a pipeline with the same connectors in the same order.
+    pub fn check_state_entries(&self, saved: &[ConnectorStateEntry]) -> Result<(), ConnectorError> {
+        let same = saved.len() == self.connectors.len()
+            && saved
+                .iter()
+                .zip(&self.connectors)
+                .all(|(e, c)| e.name == c.name());
+        if same {
+            Ok(())
+        } else {
+            Err(ConnectorError::StateMismatch {
+                saved: saved.iter().map(|e| e.name.clone()).collect(),
+                present: self.names().into_iter().map(String::from).collect(),
+            })
+        }
+    }
+
+    /// Restores the states from [`state_entries`](Self::state_entries) after checking
+    /// the connectors match; stateless entries are skipped.
+    pub fn set_state_entries(
+        &mut self,
+        saved: &[ConnectorStateEntry],
+    ) -> Result<(), ConnectorError> {
+        self.check_state_entries(saved)?;
+        for (c, e) in self.connectors.iter_mut().zip(saved) {
+            if let Some(s) = &e.state {
+                c.set_state(s)?;
+            }
+        }
+        Ok(())
     }
 }
 

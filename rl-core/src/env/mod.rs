@@ -52,6 +52,19 @@ pub struct StepOutcome {
     pub info: Info,
 }
 
+impl StepOutcome {
+    /// The full [`StepResult`] with the observation `obs` (what [`Env::step`] returns).
+    pub fn with_obs(self, obs: Value) -> StepResult {
+        StepResult {
+            obs,
+            reward: self.reward,
+            terminated: self.terminated,
+            truncated: self.truncated,
+            info: self.info,
+        }
+    }
+}
+
 /// Errors from environments: misuse of the contract or bad input.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -6,7 +6,8 @@ use rand::SeedableRng;
 
 use crate::algorithm::checkpoint::RngState;
 use crate::connectors::{
-    ConnectorContext, EnvToModule, EnvToModuleBatch, ModuleToEnv, ModuleToEnvBatch, Pipeline,
+    ConnectorContext, ConnectorStateEntry, EnvToModule, EnvToModuleBatch, ModuleToEnv,
+    ModuleToEnvBatch, Pipeline,
 };
 use crate::env::{EnvError, EnvSpec, Space, SyncVectorEnv, VectorEnv};
 use crate::episode::Episode;
@@ -16,15 +17,6 @@ use crate::seeding::derive_seed;
 use crate::Rng;
 
 use super::RunnerError;
-
-/// One connector's state in a pipeline, with the connector's name (checked on restore).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ConnectorStateEntry {
-    /// The connector's name.
-    pub name: String,
-    /// Its state; `None` for stateless connectors.
-    pub state: Option<serde_json::Value>,
-}
 
 /// Everything an env runner needs to continue sampling exactly where it stopped: its RNG,
 /// its envs' states (physics, RNGs, time limits), the running episodes' chunks, returns,
@@ -223,16 +215,6 @@ impl EnvRunner {
             Err(EnvError::Unsupported(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        let entries = |names: Vec<&str>, states: Vec<Option<serde_json::Value>>| {
-            names
-                .into_iter()
-                .zip(states)
-                .map(|(name, state)| ConnectorStateEntry {
-                    name: name.to_string(),
-                    state,
-                })
-                .collect()
-        };
         Ok(EnvRunnerState {
             index: self.spec.index,
             num_envs: self.spec.num_envs,
@@ -244,22 +226,8 @@ impl EnvRunner {
             returns: self.returns.clone(),
             lengths: self.lengths.clone(),
             current_obs: self.current_obs.iter().copied().collect(),
-            env_to_module: entries(
-                self.env_to_module.names(),
-                self.env_to_module
-                    .connectors()
-                    .iter()
-                    .map(|c| c.get_state())
-                    .collect(),
-            ),
-            module_to_env: entries(
-                self.module_to_env.names(),
-                self.module_to_env
-                    .connectors()
-                    .iter()
-                    .map(|c| c.get_state())
-                    .collect(),
-            ),
+            env_to_module: self.env_to_module.state_entries(),
+            module_to_env: self.module_to_env.state_entries(),
             envs,
         })
     }
@@ -277,50 +245,18 @@ impl EnvRunner {
             )));
         }
         let rng = state.rng.to_rng().map_err(mismatch)?;
-        let check_names = |kind: &str, saved: &[ConnectorStateEntry], names: Vec<&str>| {
-            let saved_names: Vec<&str> = saved.iter().map(|e| e.name.as_str()).collect();
-            if saved_names == names {
-                Ok(())
-            } else {
-                Err(mismatch(format!(
-                    "the {kind} connectors were {saved_names:?}, this runner has {names:?}"
-                )))
-            }
-        };
-        check_names(
-            "env→module",
-            &state.env_to_module,
-            self.env_to_module.names(),
-        )?;
-        check_names(
-            "module→env",
-            &state.module_to_env,
-            self.module_to_env.names(),
-        )?;
+        self.env_to_module
+            .check_state_entries(&state.env_to_module)
+            .map_err(|e| mismatch(format!("env→module: {e}")))?;
+        self.module_to_env
+            .check_state_entries(&state.module_to_env)
+            .map_err(|e| mismatch(format!("module→env: {e}")))?;
         let running = !state.needs_reset && state.envs.is_some();
         if running {
             self.check_running_state(state)?;
         }
-        for (c, e) in self
-            .env_to_module
-            .connectors_mut()
-            .iter_mut()
-            .zip(&state.env_to_module)
-        {
-            if let Some(s) = &e.state {
-                c.set_state(s)?;
-            }
-        }
-        for (c, e) in self
-            .module_to_env
-            .connectors_mut()
-            .iter_mut()
-            .zip(&state.module_to_env)
-        {
-            if let Some(s) = &e.state {
-                c.set_state(s)?;
-            }
-        }
+        self.env_to_module.set_state_entries(&state.env_to_module)?;
+        self.module_to_env.set_state_entries(&state.module_to_env)?;
         self.rng = rng;
         self.next_episode = state.next_episode;
         if running {

@@ -3,7 +3,7 @@
 pub mod env_runner;
 pub mod group;
 
-pub use env_runner::{ConnectorStateEntry, EnvRunner, EnvRunnerSpec, EnvRunnerState, SampleOutput};
+pub use env_runner::{EnvRunner, EnvRunnerSpec, EnvRunnerState, SampleOutput};
 pub use group::EnvRunnerGroup;
 
 use crate::connectors::ConnectorError;
