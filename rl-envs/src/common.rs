@@ -206,3 +206,47 @@ pub(crate) fn load<S: serde::de::DeserializeOwned>(
     let rng = rl_core::env::rng_from_json(&saved.rng)?;
     Ok((saved.state, saved.phase, rng))
 }
+
+/// The [`Env`](rl_core::env::Env) methods every classic-control env writes alike, for an
+/// env with `obs_space` and `act_space` fields, `do_reset(seed, options)` and
+/// `obs() -> [f32; N]`: the spaces, `reset` and `reset_into` (through `do_reset`), and `step`
+/// (through the env's own `step_into`). Each env then writes only `step_into` and its state.
+macro_rules! flat_env_io {
+    ($n:literal) => {
+        fn observation_space(&self) -> &Space {
+            &self.obs_space
+        }
+
+        fn action_space(&self) -> &Space {
+            &self.act_space
+        }
+
+        fn reset(
+            &mut self,
+            seed: Option<u64>,
+            options: Option<&serde_json::Value>,
+        ) -> Result<(Value, Info), EnvError> {
+            self.do_reset(seed, options)?;
+            Ok((Value::Box(self.obs().to_vec()), Info::new()))
+        }
+
+        fn step(&mut self, action: &Value) -> Result<StepResult, EnvError> {
+            let mut obs = [0.0f32; $n];
+            let out = self.step_into(action, &mut obs)?;
+            Ok(out.with_obs(Value::Box(obs.to_vec())))
+        }
+
+        #[inline]
+        fn reset_into(
+            &mut self,
+            seed: Option<u64>,
+            options: Option<&serde_json::Value>,
+            obs_out: &mut [f32],
+        ) -> Result<Info, EnvError> {
+            self.do_reset(seed, options)?;
+            common::write_obs(obs_out, &self.obs())?;
+            Ok(Info::new())
+        }
+    };
+}
+pub(crate) use flat_env_io;

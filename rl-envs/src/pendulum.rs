@@ -162,28 +162,7 @@ impl PendulumEnv {
 }
 
 impl Env for PendulumEnv {
-    fn observation_space(&self) -> &Space {
-        &self.obs_space
-    }
-
-    fn action_space(&self) -> &Space {
-        &self.act_space
-    }
-
-    fn reset(
-        &mut self,
-        seed: Option<u64>,
-        options: Option<&serde_json::Value>,
-    ) -> Result<(Value, Info), EnvError> {
-        self.do_reset(seed, options)?;
-        Ok((Value::Box(self.obs().to_vec()), Info::new()))
-    }
-
-    fn step(&mut self, action: &Value) -> Result<StepResult, EnvError> {
-        let mut obs = [0.0f32; 3];
-        let out = self.step_into(action, &mut obs)?;
-        Ok(out.with_obs(Value::Box(obs.to_vec())))
-    }
+    common::flat_env_io!(3);
 
     fn step_into(&mut self, action: &Value, obs_out: &mut [f32]) -> Result<StepOutcome, EnvError> {
         self.phase.check_step()?;
@@ -205,17 +184,6 @@ impl Env for PendulumEnv {
             truncated: false,
             info: Info::new(),
         })
-    }
-
-    fn reset_into(
-        &mut self,
-        seed: Option<u64>,
-        options: Option<&serde_json::Value>,
-        obs_out: &mut [f32],
-    ) -> Result<Info, EnvError> {
-        self.do_reset(seed, options)?;
-        common::write_obs(obs_out, &self.obs())?;
-        Ok(Info::new())
     }
 
     fn save_state(&self) -> Result<serde_json::Value, EnvError> {

@@ -343,12 +343,7 @@ impl ActionDistKind {
         rng: &mut Rng,
         action: &mut [f32],
     ) -> Result<f32, NnError> {
-        let x = inputs
-            .as_slice()
-            .map(std::borrow::Cow::Borrowed)
-            .unwrap_or_else(|| to_vec(inputs).into());
-        self.check(&x)?;
-        self.check_action_width(&x, action)?;
+        let x = self.checked_inputs(inputs, action)?;
         match self {
             ActionDistKind::Categorical => {
                 let k = cat_sample(&x, rng);
@@ -364,6 +359,22 @@ impl ActionDistKind {
                 Ok(gauss_logp(&x, action))
             }
         }
+    }
+
+    /// The inputs as a slice (copied only when not contiguous), checked, with an action
+    /// buffer of the right width.
+    fn checked_inputs<'a>(
+        self,
+        inputs: ArrayView1<'a, f32>,
+        action: &[f32],
+    ) -> Result<std::borrow::Cow<'a, [f32]>, NnError> {
+        let x = inputs
+            .to_slice()
+            .map(std::borrow::Cow::Borrowed)
+            .unwrap_or_else(|| to_vec(inputs).into());
+        self.check(&x)?;
+        self.check_action_width(&x, action)?;
+        Ok(x)
     }
 
     fn check_action_width(self, x: &[f32], action: &[f32]) -> Result<(), NnError> {
@@ -384,12 +395,7 @@ impl ActionDistKind {
         inputs: ArrayView1<'_, f32>,
         action: &mut [f32],
     ) -> Result<f32, NnError> {
-        let x = inputs
-            .as_slice()
-            .map(std::borrow::Cow::Borrowed)
-            .unwrap_or_else(|| to_vec(inputs).into());
-        self.check(&x)?;
-        self.check_action_width(&x, action)?;
+        let x = self.checked_inputs(inputs, action)?;
         match self {
             ActionDistKind::Categorical => {
                 let k = argmax(&x);

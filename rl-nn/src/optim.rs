@@ -106,7 +106,14 @@ impl Adam {
         let bc2 = 1.0 - (b2 as f64).powi(t);
         let step_size = (self.lr as f64 / bc1) as f32;
         let bc2_sqrt = bc2.sqrt() as f32;
-        let (eps, wd) = (self.eps, self.weight_decay);
+        let k = AdamStep {
+            b1,
+            b2,
+            step_size,
+            bc2_sqrt,
+            eps: self.eps,
+            wd: self.weight_decay,
+        };
         for ((p, g), (m, v)) in store
             .values_mut()
             .iter_mut()
@@ -117,26 +124,34 @@ impl Adam {
             let g = g.as_slice().expect("contiguous");
             let m = m.as_slice_mut().expect("contiguous");
             let v = v.as_slice_mut().expect("contiguous");
-            adam_kernel(p, g, m, v, b1, b2, step_size, bc2_sqrt, eps, wd);
+            adam_kernel(p, g, m, v, k);
         }
         Ok(())
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn adam_generic(
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
+/// One Adam step's constants: betas, the bias-corrected step size and `√(1 − β₂ᵗ)`, ε and
+/// the weight decay.
+#[derive(Clone, Copy)]
+struct AdamStep {
     b1: f32,
     b2: f32,
     step_size: f32,
     bc2_sqrt: f32,
     eps: f32,
     wd: f32,
-) {
+}
+
+#[inline(always)]
+fn adam_generic(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
+    let AdamStep {
+        b1,
+        b2,
+        step_size,
+        bc2_sqrt,
+        eps,
+        wd,
+    } = k;
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     for i in 0..n {
@@ -149,45 +164,21 @@ fn adam_generic(
 }
 
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn adam_avx2(
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    b1: f32,
-    b2: f32,
-    step_size: f32,
-    bc2_sqrt: f32,
-    eps: f32,
-    wd: f32,
-) {
-    adam_generic(p, g, m, v, b1, b2, step_size, bc2_sqrt, eps, wd)
+unsafe fn adam_avx2(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
+    adam_generic(p, g, m, v, k)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn adam_kernel(
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    b1: f32,
-    b2: f32,
-    step_size: f32,
-    bc2_sqrt: f32,
-    eps: f32,
-    wd: f32,
-) {
+fn adam_kernel(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
     #[cfg(target_arch = "x86_64")]
     {
         if crate::kernels::has_avx2_fma() {
             // SAFETY: AVX2 and FMA are available (checked at runtime).
-            unsafe { adam_avx2(p, g, m, v, b1, b2, step_size, bc2_sqrt, eps, wd) };
+            unsafe { adam_avx2(p, g, m, v, k) };
             return;
         }
     }
-    adam_generic(p, g, m, v, b1, b2, step_size, bc2_sqrt, eps, wd)
+    adam_generic(p, g, m, v, k)
 }
 
 /// Stochastic gradient descent with optional momentum, as `torch.optim.SGD`
