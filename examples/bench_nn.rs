@@ -5,7 +5,11 @@
 //!   second, for batches of 1 and 8 observations (acting);
 //! - `update_mb128_samples_per_s`, `update_mb512_samples_per_s`: rows per second through
 //!   one full PPO minibatch update (forward, RLlib's PPO loss, backward, Adam step) on
-//!   CartPole-shaped random data.
+//!   CartPole-shaped random data, on one tape and one thread;
+//! - `learner_update_mb128_samples_per_s`, `learner_update_mb512_samples_per_s`: the same
+//!   update through `PPOLearner::update_from_batch` (one epoch of one minibatch), which
+//!   records the actor and critic parts on two tapes in parallel: what a training
+//!   iteration runs, on up to two cores.
 //!
 //! ```text
 //! cargo run --release --example bench_nn [-- --threads N]
@@ -13,7 +17,7 @@
 //! `--threads N` (default 1) lets the matrix products use N threads. Extra keys: `threads`,
 //! and the heap allocations of one warmed-up update (`update_mb*_allocs`, all inside the
 //! `gemm` crate's packing, `update_gemm_calls` products per update). `BENCH_NN_MS` sets the
-//! time per figure (default 1500 ms), `BENCH_NN_ONLY=b1|b8|mb128|mb512` runs one figure.
+//! time per figure (default 1500 ms), `BENCH_NN_ONLY=b1|b8|mb128|mb512|learner128|learner512` runs one figure.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +27,8 @@ use ndarray::{Array1, Array2};
 use rand::{Rng as _, SeedableRng};
 use rl::algos::ppo::loss::{ppo_loss, LossHyperparameters};
 use rl::algos::ppo::module::{PPOModule, PPOModuleConfig};
+use rl::algos::ppo::PPOLearner;
+use rl::algos::PPOConfig;
 use rl::core::learner::TrainBatch;
 use rl::nn::{ActionDistKind, Adam, Grads, Rng, Tape};
 
@@ -79,7 +85,10 @@ fn random_batch(rows: usize, rng: &mut Rng) -> TrainBatch {
         advantages: Array1::from_shape_fn(rows, |_| rng.gen_range(-2.0f32..2.0)),
         value_targets: Array1::from_shape_fn(rows, |_| rng.gen_range(-5.0f32..20.0)),
         loss_mask: Array1::from_elem(rows, true),
-        ..Default::default()
+        rewards: Array1::zeros(rows),
+        terminateds: Array1::from_elem(rows, false),
+        truncateds: Array1::from_elem(rows, false),
+        vf_preds: Array1::zeros(rows),
     }
 }
 
@@ -124,7 +133,7 @@ fn main() {
     .expect("module");
     assert_eq!(module.params().num_scalars(), 134_915);
 
-    // BENCH_NN_ONLY=b1|b8|mb128|mb512 runs one figure (for profiling); the others print 0.
+    // BENCH_NN_ONLY=b1|b8|mb128|mb512|learner128|learner512 runs one figure (for profiling); the others print 0.
     let only = std::env::var("BENCH_NN_ONLY").ok();
     let on = |k: &str| only.as_deref().is_none_or(|o| o == k);
 
@@ -178,11 +187,37 @@ fn main() {
         (0.0, 0, 0)
     };
 
+    let learner_update = |rows: usize, rng: &mut Rng| {
+        let batch = random_batch(rows, rng);
+        let config = PPOConfig::new().training(|t| {
+            t.train_batch_size(rows)
+                .minibatch_size(rows)
+                .num_epochs(1)
+                .entropy_coeff(0.01)
+        });
+        let mut learner = PPOLearner::new(module.clone(), &config, 0);
+        rate(budget, || {
+            learner.update_from_batch(&batch, 0).expect("update");
+        }) * rows as f64
+    };
+    let learner128 = if on("learner128") {
+        learner_update(128, &mut rng)
+    } else {
+        0.0
+    };
+    let learner512 = if on("learner512") {
+        learner_update(512, &mut rng)
+    } else {
+        0.0
+    };
+
     let out = serde_json::json!({
         "forward_b1_per_s": forward_b1.round(),
         "forward_b8_per_s": forward_b8.round(),
         "update_mb128_samples_per_s": mb128.round(),
         "update_mb512_samples_per_s": mb512.round(),
+        "learner_update_mb128_samples_per_s": learner128.round(),
+        "learner_update_mb512_samples_per_s": learner512.round(),
         "threads": threads,
         // Heap allocations in one warmed-up update: all inside the gemm crate (its
         // packing buffers), which is called `gemm_calls` times per update.

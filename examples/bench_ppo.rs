@@ -122,7 +122,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         "fast_preset_first_eval_475": to_475,
         "rllib": {
-            "source": rllib_source,
+            "seconds_per_iteration_source": rllib_source,
+            "other_figures_source": "ANCHORS.md (RLlib 2.60 on this machine kind)",
             "seconds_per_iteration": rllib_s_per_iter,
             "seconds_per_non_eval_iteration": RLLIB_S_PER_TRAIN_ITER,
             "seconds_to_first_475_median": rllib_475,

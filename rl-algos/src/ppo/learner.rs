@@ -259,6 +259,7 @@ impl PPOLearner {
         batch: &TrainBatch,
         lifetime_steps: u64,
     ) -> Result<UpdateReport, LearnerError> {
+        batch.check()?;
         let cfg = self.cfg.clone();
         let lr = cfg
             .lr_schedule
@@ -398,5 +399,21 @@ mod tests {
         assert_eq!(split, out.stats);
         assert_eq!(learner.work.grads, grads);
         assert!(grads.global_norm() > 0.0);
+    }
+
+    #[test]
+    fn batch_with_a_short_column_is_refused() {
+        let mut rng = Rng::seed_from_u64(3);
+        let mut mcfg = PPOModuleConfig::new(4, ActionDistKind::Categorical, 2);
+        mcfg.hiddens = vec![8];
+        let module = PPOModule::new(&mcfg, &mut rng).unwrap();
+        let mut learner = PPOLearner::new(module, &PPOConfig::new(), 0);
+        let batch = TrainBatch {
+            obs: Array2::zeros((4, 4)),
+            actions: Array2::zeros((4, 1)),
+            ..Default::default()
+        };
+        let err = learner.update_from_batch(&batch, 0).unwrap_err();
+        assert!(err.to_string().contains("`rewards` has 0 rows"), "{err}");
     }
 }

@@ -47,6 +47,30 @@ impl TrainBatch {
         self.loss_mask.iter().filter(|&&m| m).count()
     }
 
+    /// Checks that every column has one entry per row: the error names the first column
+    /// that does not.
+    pub fn check(&self) -> Result<(), super::LearnerError> {
+        let n = self.len();
+        let lens = [
+            ("actions", self.actions.nrows()),
+            ("rewards", self.rewards.len()),
+            ("terminateds", self.terminateds.len()),
+            ("truncateds", self.truncateds.len()),
+            ("action_logp", self.action_logp.len()),
+            ("action_dist_inputs", self.action_dist_inputs.nrows()),
+            ("loss_mask", self.loss_mask.len()),
+            ("vf_preds", self.vf_preds.len()),
+            ("advantages", self.advantages.len()),
+            ("value_targets", self.value_targets.len()),
+        ];
+        match lens.iter().find(|(_, len)| *len != n) {
+            None => Ok(()),
+            Some((name, len)) => Err(super::LearnerError::BadBatch(format!(
+                "column `{name}` has {len} rows, `obs` has {n}; every column needs one entry per row"
+            ))),
+        }
+    }
+
     /// Copies rows `rows` into `out`, reusing its buffers when the shapes allow
     /// (the learner calls this once per minibatch).
     pub fn select_into(&self, rows: &[usize], out: &mut TrainBatch) {
