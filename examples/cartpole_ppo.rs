@@ -1,14 +1,16 @@
 //! The seed run: RLlib's PPO on CartPole-v1 with the user's config, in Rust.
 //!
 //! ```sh
-//! cargo run --release --example cartpole_ppo -- [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end]
+//! cargo run --release --example cartpole_ppo -- [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end] [--set KEY=JSON]...
 //! ```
 //!
 //! Prints a block per iteration like the user's RLlib script, evaluation results every 10
 //! iterations, and the output directory holding Tune's trial files
 //! (`params.json`, `result.json`, `progress.csv`). With `--checkpoint-at-end`, the run ends
 //! with a checkpoint (`checkpoint_000000`) in that directory and prints its path; load it
-//! with `cargo run --release --example evaluate_checkpoint -- <path>`.
+//! with `cargo run --release --example evaluate_checkpoint -- <path>`. `--set KEY=JSON`
+//! changes any config field by its RLlib name, e.g. `--set evaluation_explore=true` (RLlib
+//! 2.60's own default: its evaluation samples actions) or `--set minibatch_size=256`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +25,7 @@ struct Args {
     seed: u64,
     output: Option<PathBuf>,
     checkpoint_at_end: bool,
+    overrides: Vec<(String, serde_json::Value)>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -31,6 +34,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 0,
         output: None,
         checkpoint_at_end: false,
+        overrides: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,8 +48,18 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--output" => args.output = Some(PathBuf::from(value("--output")?)),
             "--checkpoint-at-end" => args.checkpoint_at_end = true,
+            "--set" => {
+                let kv = value("--set")?;
+                let (key, raw) = kv
+                    .split_once('=')
+                    .ok_or(format!("--set {kv}: expected KEY=JSON, e.g. minibatch_size=256"))?;
+                // A bare word that is not JSON (`--set env=CartPole-v1`) is taken as a string.
+                let v = serde_json::from_str(raw)
+                    .unwrap_or_else(|_| serde_json::Value::String(raw.to_string()));
+                args.overrides.push((key.to_string(), v));
+            }
             "-h" | "--help" => {
-                return Err("usage: cartpole_ppo [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end]".into())
+                return Err("usage: cartpole_ppo [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end] [--set KEY=JSON]...".into())
             }
             other => return Err(format!("unknown argument `{other}`; try --help")),
         }
@@ -94,6 +108,9 @@ fn print_iteration(r: &ResultDict) {
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = presets::cartpole_seed_run(args.seed);
     config.base.checkpoint_at_end = args.checkpoint_at_end;
+    for (key, value) in args.overrides {
+        config.set(&key, value)?;
+    }
     let mut algo = config.build()?;
     let output = args.output.unwrap_or_else(|| {
         let now = SystemTime::now()

@@ -130,8 +130,9 @@ pub struct AlgorithmConfig {
     pub evaluation_duration_unit: DurationUnit,
     /// Evaluation env runner threads; 0 evaluates in the driver.
     pub evaluation_num_env_runners: usize,
-    /// Sample actions during evaluation (RLlib's `evaluation_config={"explore": ...}`;
-    /// default false: greedy).
+    /// Sample actions during evaluation (RLlib's `evaluation_config={"explore": ...}`).
+    /// Default false: greedy. RLlib 2.60 samples unless told otherwise (see
+    /// `docs/metrics.md`).
     pub evaluation_explore: bool,
     // --- .reporting()
     /// Episodes the episode statistics are smoothed over.
