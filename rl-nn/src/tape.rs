@@ -473,8 +473,7 @@ impl Tape {
     pub fn tanh(&mut self, x: Var) -> Var {
         let (r, c) = self.shape(x);
         let mut out = self.alloc(r, c);
-        sl_mut(&mut out).copy_from_slice(sl(&self.vals[x.index()]));
-        kernels::tanh_inplace(sl_mut(&mut out));
+        kernels::tanh_into(sl(&self.vals[x.index()]), sl_mut(&mut out));
         let rg = self.rg(x);
         self.push(Op::Tanh(x), out, rg)
     }
