@@ -403,10 +403,16 @@ mod tests {
             let d2 = m.forward_dist_inputs(obs.view());
             let v2 = m.forward_values(obs.view());
             for (a, b) in d2.iter().zip(tape.value(d).iter()) {
-                assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "rows {rows}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "rows {rows}: {a} vs {b}"
+                );
             }
             for (a, b) in v2.iter().zip(tape.value(v).iter()) {
-                assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "rows {rows}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "rows {rows}: {a} vs {b}"
+                );
             }
         }
     }
