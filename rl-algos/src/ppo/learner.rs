@@ -259,7 +259,6 @@ impl PPOLearner {
         batch: &TrainBatch,
         lifetime_steps: u64,
     ) -> Result<UpdateReport, LearnerError> {
-        batch.check()?;
         let cfg = self.cfg.clone();
         let lr = cfg
             .lr_schedule
@@ -289,7 +288,7 @@ impl PPOLearner {
         let mut last = None;
         let mut grad_norm = 0.0f32;
         while it.next_into(&mut self.rows) {
-            batch.select_into(&self.rows, &mut self.minibatch);
+            batch.select_into(&self.rows, &mut self.minibatch)?;
             let stats = self
                 .work
                 .loss_and_grads(self.policy.module(), &self.minibatch, &hp)

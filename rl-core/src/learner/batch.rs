@@ -72,8 +72,20 @@ impl TrainBatch {
     }
 
     /// Copies rows `rows` into `out`, reusing its buffers when the shapes allow
-    /// (the learner calls this once per minibatch).
-    pub fn select_into(&self, rows: &[usize], out: &mut TrainBatch) {
+    /// (the learner calls this once per minibatch). Errors, changing nothing, when a column
+    /// is ragged ([`check`](Self::check)) or a row is out of range.
+    pub fn select_into(
+        &self,
+        rows: &[usize],
+        out: &mut TrainBatch,
+    ) -> Result<(), super::LearnerError> {
+        self.check()?;
+        if let Some(&r) = rows.iter().find(|&&r| r >= self.len()) {
+            return Err(super::LearnerError::BadBatch(format!(
+                "row {r} selected from a batch of {} rows",
+                self.len()
+            )));
+        }
         fn rows2(src: &Array2<f32>, rows: &[usize], dst: &mut Array2<f32>) {
             if dst.dim() != (rows.len(), src.ncols()) {
                 *dst = Array2::zeros((rows.len(), src.ncols()));
@@ -101,5 +113,6 @@ impl TrainBatch {
         rows1(&self.vf_preds, rows, &mut out.vf_preds);
         rows1(&self.advantages, rows, &mut out.advantages);
         rows1(&self.value_targets, rows, &mut out.value_targets);
+        Ok(())
     }
 }
