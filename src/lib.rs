@@ -5,6 +5,7 @@
 //! - [`core`] (`rl-core`): spaces, `Env`, `Policy`, connectors, env runners, learners;
 //! - [`envs`] (`rl-envs`): Gymnasium's classic-control environments;
 //! - [`algos`] (`rl-algos`): PPO and its `PPOConfig` builder.
+#![warn(missing_docs)]
 
 pub use rl_algos as algos;
 pub use rl_core as core;

@@ -10,6 +10,7 @@
 //! - [`metrics`]: smoothed episode statistics, result dicts, Tune's trial files.
 //!
 //! [`policy`] holds the `Policy` trait (RLlib's RLModule) they all talk to.
+#![warn(missing_docs)]
 
 pub mod algorithm;
 pub mod connectors;

@@ -11,7 +11,8 @@
 use rand::SeedableRng;
 use rl_core::connectors::{LearnerConnector, LearnerContext, LearnerData, Pipeline};
 use rl_core::episode::Episode;
-use rl_core::learner::{LearnerError, MiniBatchCyclicIterator, TrainBatch};
+pub use rl_core::learner::UpdateReport;
+use rl_core::learner::{Learner, LearnerError, MiniBatchCyclicIterator, TrainBatch};
 use rl_core::metrics::float;
 use rl_core::Rng;
 use rl_nn::{clip_grad_norm, Adam, Grads, Tape};
@@ -26,18 +27,6 @@ use super::loss::{
 use super::module::PPOModule;
 use super::policy::PPOPolicy;
 use super::PPOConfig;
-
-/// What one [`PPOLearner::update_from_episodes`] reports.
-#[derive(Clone, Debug, Default)]
-pub struct UpdateReport {
-    /// Statistics under RLlib's names (`policy_loss`, `vf_loss`, …) for
-    /// `learners/default_policy/`.
-    pub stats: Vec<(String, Value)>,
-    /// RLlib's `num_env_steps_trained`: train-batch rows × minibatch updates.
-    pub num_env_steps_trained: u64,
-    /// Rows passed through gradient updates: minibatches × `minibatch_size`.
-    pub num_module_steps_trained: u64,
-}
 
 /// The learner's state beyond the module weights: what a checkpoint must hold to resume.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -345,6 +334,20 @@ impl PPOLearner {
             num_env_steps_trained: num_minibatches * batch.len() as u64,
             num_module_steps_trained: num_minibatches * cfg.minibatch_size as u64,
         })
+    }
+}
+
+impl Learner for PPOLearner {
+    fn update_from_episodes(
+        &mut self,
+        episodes: Vec<Episode>,
+        lifetime_steps: u64,
+    ) -> Result<UpdateReport, LearnerError> {
+        PPOLearner::update_from_episodes(self, episodes, lifetime_steps)
+    }
+
+    fn get_weights(&self) -> Vec<f32> {
+        PPOLearner::get_weights(self)
     }
 }
 

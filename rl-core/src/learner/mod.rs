@@ -8,7 +8,6 @@ pub use minibatch::MiniBatchCyclicIterator;
 
 use crate::connectors::ConnectorError;
 use crate::episode::Episode;
-use crate::metrics::ResultDict;
 
 /// Errors while learning.
 #[derive(Debug, thiserror::Error)]
@@ -25,12 +24,29 @@ pub enum LearnerError {
     State(String),
 }
 
+/// What one [`Learner::update_from_episodes`] reports.
+#[derive(Clone, Debug, Default)]
+pub struct UpdateReport {
+    /// Statistics under RLlib's names (`policy_loss`, `vf_loss`, …) for
+    /// `learners/default_policy/`.
+    pub stats: Vec<(String, serde_json::Value)>,
+    /// RLlib's `num_env_steps_trained`: train-batch rows × minibatch updates.
+    pub num_env_steps_trained: u64,
+    /// Rows passed through gradient updates: minibatches × `minibatch_size`.
+    pub num_module_steps_trained: u64,
+}
+
 /// Turns episode chunks into weight updates (RLlib's `Learner`): runs the learner pipeline,
-/// then epochs of minibatch updates; reports statistics under RLlib's names.
+/// then epochs of minibatch updates; reports statistics under RLlib's names. PPO's is
+/// `rl_algos::ppo::PPOLearner`; another algorithm brings its own.
 pub trait Learner: Send {
-    /// One update from this iteration's episodes; returns the module's statistics
-    /// (`policy_loss`, `vf_loss`, …) as they go under `learners/default_policy/`.
-    fn update(&mut self, episodes: Vec<Episode>) -> Result<ResultDict, LearnerError>;
+    /// One update from this iteration's episodes. `lifetime_steps` (env steps sampled so
+    /// far) positions any schedule.
+    fn update_from_episodes(
+        &mut self,
+        episodes: Vec<Episode>,
+        lifetime_steps: u64,
+    ) -> Result<UpdateReport, LearnerError>;
     /// The module's weights, flattened (to broadcast to the env runners).
     fn get_weights(&self) -> Vec<f32>;
 }
