@@ -98,20 +98,20 @@ impl GradWorkspace {
         hp: &LossHyperparameters,
     ) -> Result<LossStats, rl_nn::NnError> {
         let batch = PpoMinibatch::from(minibatch);
-        self.grads.zero();
         self.tape.reset();
         if module.shares_layers() {
+            self.grads.zero();
             let out = ppo_loss(&mut self.tape, module, batch, hp)?;
             self.tape.backward(out.total_loss, &mut self.grads);
             return Ok(out.stats);
         }
         check_module_batch(module, &batch)?;
-        self.critic_grads.zero();
         self.critic_tape.reset();
         let (actor_tape, actor_grads) = (&mut self.tape, &mut self.grads);
         let (critic_tape, critic_grads) = (&mut self.critic_tape, &mut self.critic_grads);
         let (p, v) = rayon::join(
             || {
+                actor_grads.zero();
                 let obs = actor_tape.constant(batch.obs);
                 let dist_inputs = module.forward_actor(actor_tape, obs);
                 let (loss, stats) =
@@ -120,6 +120,7 @@ impl GradWorkspace {
                 Ok::<_, rl_nn::NnError>(stats)
             },
             || {
+                critic_grads.zero();
                 let obs = critic_tape.constant(batch.obs);
                 let values = module.forward_critic(critic_tape, obs);
                 let (loss, stats) = value_loss_terms(critic_tape, values, &batch, hp)?;
@@ -282,9 +283,11 @@ impl PPOLearner {
                 .work
                 .loss_and_grads(self.policy.module(), &self.minibatch, &hp)
                 .map_err(|e| LearnerError::BadBatch(e.to_string()))?;
+            // Only the last minibatch's norm is reported: without clipping, skip the others.
             grad_norm = match cfg.grad_clip {
                 Some(c) => clip_grad_norm(&mut self.work.grads, c as f32),
-                None => self.work.grads.global_norm(),
+                None if it.remaining() == 0 => self.work.grads.global_norm(),
+                None => grad_norm,
             };
             self.optimizer
                 .step(self.policy.module_mut().params_mut(), &self.work.grads)
