@@ -3,6 +3,7 @@
 pub mod algorithm;
 pub mod checkpoint;
 pub mod config;
+pub mod inference;
 pub mod learner;
 pub mod loss;
 pub mod module;
@@ -10,8 +11,8 @@ pub mod policy;
 pub mod presets;
 
 pub use algorithm::PPO;
-pub use checkpoint::InferencePolicy;
 pub use config::PPOConfig;
+pub use inference::InferencePolicy;
 pub use learner::PPOLearner;
 pub use module::PPOModule;
 pub use policy::PPOPolicy;
