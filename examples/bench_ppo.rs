@@ -5,7 +5,8 @@
 //! - the fast preset: seconds until the first greedy evaluation returns ≥ 475, per seed;
 //! - the ratios to RLlib 2.60 on this machine kind (`../shared/anchors/ANCHORS.md`), or to a
 //!   side-by-side measurement passed with `--rllib-json FILE` (the output of
-//!   `../shared/anchors/bench_rllib_seed.py --iterations 100`).
+//!   `../shared/anchors/bench_rllib_seed.py --iterations 100`), from which it also reads
+//!   RLlib's first evaluation ≥ 475 (RLlib evaluates with sampled actions by default).
 //!
 //! ```sh
 //! cargo run --release --example bench_ppo -- [--iterations N] [--seeds K] [--rllib-json FILE]
@@ -91,22 +92,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .filter_map(|v| v["seconds"].as_f64())
         .collect();
+    let fast_median = (!fast_s.is_empty()).then(|| median(fast_s));
 
-    let (rllib_s_per_iter, rllib_source) = match &rllib_json {
+    // RLlib's seconds per iteration and, when measured side by side, the seconds (iterations
+    // × seconds per iteration, start-up excluded) until its first evaluation ≥ 475.
+    let (rllib_s_per_iter, rllib_source, rllib_eval_475) = match &rllib_json {
         Some(path) => {
             // Python's json writes NaN for iterations where no episode ended.
             let text = std::fs::read_to_string(path)?.replace("NaN", "null");
             let v: Value = serde_json::from_str(&text)?;
-            (
-                v["seconds_per_iteration"]
-                    .as_f64()
-                    .ok_or("no seconds_per_iteration")?,
-                "measured side by side",
-            )
+            let s = v["seconds_per_iteration"]
+                .as_f64()
+                .ok_or("no seconds_per_iteration")?;
+            let first = v["iterations"].as_array().and_then(|its| {
+                its.iter().find_map(|r| {
+                    let e = r["evaluation_return_mean"].as_f64()?;
+                    (e >= 475.0).then(|| r["iteration"].as_f64()).flatten()
+                })
+            });
+            (s, "measured side by side", first.map(|it| it * s))
         }
         None => (
             RLLIB_S_PER_ITER,
             "ANCHORS.md (RLlib 2.60 on this machine kind)",
+            None,
         ),
     };
     let rllib_475 = median(RLLIB_S_TO_475.to_vec());
@@ -127,11 +136,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "seconds_per_iteration": rllib_s_per_iter,
             "seconds_per_non_eval_iteration": RLLIB_S_PER_TRAIN_ITER,
             "seconds_to_first_475_median": rllib_475,
+            "seconds_to_first_eval_475_side_by_side": rllib_eval_475,
         },
         "speedup_vs_rllib": {
             "per_iteration": rllib_s_per_iter / s_per_iter,
             "per_non_eval_iteration": RLLIB_S_PER_TRAIN_ITER / s_per_train_iter,
-            "time_to_475_fast_preset_vs_rllib_seed_config": if fast_s.is_empty() { Value::Null } else { json!(rllib_475 / median(fast_s)) },
+            "time_to_475_fast_preset_vs_rllib_seed_config": fast_median.map(|f| rllib_475 / f),
+            "time_to_first_eval_475_fast_preset_vs_rllib_side_by_side":
+                rllib_eval_475.zip(fast_median).map(|(r, f)| r / f),
         },
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
