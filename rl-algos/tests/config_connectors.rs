@@ -59,3 +59,49 @@ fn custom_connector_serializes_with_the_config_and_trains() {
         .fold(0.0f32, |m, &x| m.max(x.abs()));
     assert!(max <= 0.05 && max > 0.04, "max |obs| = {max}");
 }
+
+/// A connector whose JSON does not read back: it writes its limit as a string.
+#[derive(Clone, Debug, Deserialize)]
+struct BrokenJson {
+    limit: f32,
+}
+impl Serialize for BrokenJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("BrokenJson", 1)?;
+        st.serialize_field("limit", &self.limit.to_string())?;
+        st.end()
+    }
+}
+impl Named for BrokenJson {
+    fn name(&self) -> &str {
+        "BrokenJson"
+    }
+}
+impl ConnectorState for BrokenJson {}
+#[typetag::serde]
+impl EnvToModule for BrokenJson {
+    fn process(
+        &mut self,
+        _batch: &mut EnvToModuleBatch,
+        _ctx: &mut ConnectorContext<'_>,
+    ) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_connector_that_does_not_round_trip_is_a_config_error_not_a_panic() {
+    let mut e2m = Pipeline::default_env_to_module(false);
+    e2m.append(Box::new(BrokenJson { limit: 1.0 }));
+    assert!(e2m.try_clone().is_err());
+    let config = PPOConfig::new()
+        .environment("CartPole-v1")
+        .env_runners(|r| r.num_env_runners(0).env_to_module_connector(Some(e2m)));
+    let err = config.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("BrokenJson") && err.contains("round-trip"),
+        "{err}"
+    );
+    assert!(config.build().is_err());
+}

@@ -70,6 +70,8 @@ impl std::fmt::Debug for PPO {
 impl PPOConfig {
     /// Validates the config and builds the algorithm (RLlib's `config.build_algo()`).
     pub fn build(&self) -> Result<PPO, AlgorithmError> {
+        // Validate before copying: the copy goes through the connectors' JSON.
+        self.validate()?;
         PPO::new(self.clone())
     }
 }

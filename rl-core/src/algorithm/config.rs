@@ -305,6 +305,19 @@ impl AlgorithmConfig {
         if self.metrics_num_episodes_for_smoothing == 0 {
             return err("metrics_num_episodes_for_smoothing = 0: it must be at least 1".into());
         }
+        // Runners get copies of the pipelines through JSON: check that they make it.
+        let round_trips = [
+            self.env_to_module_connector
+                .as_ref()
+                .map(|p| p.try_clone().err()),
+            self.module_to_env_connector
+                .as_ref()
+                .map(|p| p.try_clone().err()),
+            self.learner_connector.as_ref().map(|p| p.try_clone().err()),
+        ];
+        if let Some(e) = round_trips.into_iter().flatten().flatten().next() {
+            return err(format!("{e}; a connector must read back its own JSON"));
+        }
         Ok(())
     }
 }

@@ -198,14 +198,34 @@ impl<C: ?Sized + Named + ConnectorState> Pipeline<C> {
     }
 }
 
+impl<C: ?Sized + Named> Pipeline<C>
+where
+    Box<C>: Serialize + for<'de> Deserialize<'de>,
+{
+    /// A copy made through JSON, as every connector is a serializable plugin; errors when a
+    /// connector does not survive the round trip (configs check this in `validate()`, so
+    /// the runners' copies cannot fail later).
+    pub fn try_clone(&self) -> Result<Self, ConnectorError> {
+        let bad = |e: serde_json::Error| ConnectorError::BadInput {
+            connector: self.names().join(", "),
+            reason: format!("the pipeline does not round-trip through JSON: {e}"),
+        };
+        serde_json::from_value(serde_json::to_value(self).map_err(bad)?).map_err(bad)
+    }
+}
+
 impl<C: ?Sized + Named> Clone for Pipeline<C>
 where
     Box<C>: Serialize + for<'de> Deserialize<'de>,
 {
-    /// Clones through serialization: every connector is a serializable plugin.
+    /// Clones through serialization ([`Pipeline::try_clone`]). Panics only for a connector
+    /// whose JSON does not read back, which `validate()` rejects first for configured
+    /// pipelines.
     fn clone(&self) -> Self {
-        let value = serde_json::to_value(self).expect("connectors serialize to JSON");
-        serde_json::from_value(value).expect("connectors deserialize from their own JSON")
+        match self.try_clone() {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        }
     }
 }
 
