@@ -68,6 +68,9 @@ fn main() {
         bench("x·W (plain)", m, n, k, false, false);
         bench("x·Wᵀ (fwd, rhs transposed)", m, n, k, false, true);
     }
+    // The heads' backward: dX = G·W with k = 2 outputs, dW = Gᵀ·H with m = 2 outputs.
+    bench("G·W (head dX, plain)", 512, 256, 2, false, false);
+    bench("Gᵀ·H (head dW, lhs transposed)", 2, 256, 512, true, false);
     for &(m, k, n) in &[(256, 128, 256), (256, 512, 256), (256, 512, 4)] {
         bench("Gᵀ·X (dW, lhs transposed)", m, n, k, true, false);
         bench("plain", m, n, k, false, false);

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Batches with at most this many rows go through the hand-written kernels instead of `gemm`.
 pub(crate) const SMALL_BATCH: usize = 16;
+/// Up to this many outputs, a linear layer of any batch size runs as per-row dot products.
+pub(crate) const NARROW_OUT: usize = 4;
 
 /// Maximum number of threads the matrix products may use (1 = single-threaded).
 static THREADS: AtomicUsize = AtomicUsize::new(1);
@@ -162,7 +164,9 @@ pub(crate) fn linear_forward(
             return;
         }
     }
-    if rows <= SMALL_BATCH {
+    // Few rows, or few outputs (a policy or value head): one dot product per output and
+    // row beats gemm, which runs such thin products at a fraction of its speed.
+    if rows <= SMALL_BATCH || (n_out <= NARROW_OUT && n_in >= 16) {
         for r in 0..rows {
             matvec(
                 w,
