@@ -68,6 +68,10 @@ fn main() {
         bench("x·W (plain)", m, n, k, false, false);
         bench("x·Wᵀ (fwd, rhs transposed)", m, n, k, false, true);
     }
+    // Acting batches computed as yᵀ = W·xᵀ (W row-major as stored, xᵀ a strided view).
+    for rows in [2usize, 4, 8, 16] {
+        bench("W·xᵀ (act, rhs transposed)", 256, rows, 256, false, true);
+    }
     // The heads' backward: dX = G·W with k = 2 outputs, dW = Gᵀ·H with m = 2 outputs.
     bench("G·W (head dX, plain)", 512, 256, 2, false, false);
     bench("Gᵀ·H (head dW, lhs transposed)", 2, 256, 512, true, false);
