@@ -107,7 +107,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let first = v["iterations"].as_array().and_then(|its| {
                 its.iter().find_map(|r| {
                     let e = r["evaluation_return_mean"].as_f64()?;
-                    (e >= 475.0).then(|| r["iteration"].as_f64()).flatten()
+                    r["iteration"].as_f64().filter(|_| e >= 475.0)
                 })
             });
             (s, "measured side by side", first.map(|it| it * s))

@@ -276,26 +276,24 @@ impl Grads {
     /// so the loop vectorizes).
     pub fn global_norm(&self) -> f32 {
         let mut lanes = [0.0f64; 8];
+        let sq = |x: f32| f64::from(x) * f64::from(x);
         for g in &self.values {
-            let xs = g.as_slice_memory_order();
-            let (chunks, rest) = match xs {
+            match g.as_slice_memory_order() {
                 Some(xs) => {
-                    let n = xs.len() / 8 * 8;
-                    (&xs[..n], &xs[n..])
+                    let mut chunks = xs.chunks_exact(8);
+                    for c in &mut chunks {
+                        for (l, &x) in lanes.iter_mut().zip(c) {
+                            *l += sq(x);
+                        }
+                    }
+                    for &x in chunks.remainder() {
+                        lanes[0] += sq(x);
+                    }
                 }
-                None => (&[][..], &[][..]),
-            };
-            for c in chunks.chunks_exact(8) {
-                for (l, &x) in lanes.iter_mut().zip(c) {
-                    *l += f64::from(x) * f64::from(x);
-                }
-            }
-            for &x in rest {
-                lanes[0] += f64::from(x) * f64::from(x);
-            }
-            if xs.is_none() {
-                for &x in g.iter() {
-                    lanes[0] += f64::from(x) * f64::from(x);
+                None => {
+                    for &x in g.iter() {
+                        lanes[0] += sq(x);
+                    }
                 }
             }
         }
