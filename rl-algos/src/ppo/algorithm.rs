@@ -293,6 +293,10 @@ fn episode_keys(r: &mut ResultDict, prefix: &str, w: &EpisodeWindow) {
 }
 
 impl Algorithm for PPO {
+    fn name(&self) -> &str {
+        super::checkpoint::ALGORITHM
+    }
+
     fn train(&mut self) -> Result<ResultDict, AlgorithmError> {
         let start = Instant::now();
         let mut result = ResultDict::new();
@@ -475,5 +479,27 @@ impl Algorithm for PPO {
 
     fn iteration(&self) -> usize {
         self.counters.training_iteration
+    }
+
+    fn save_to_path(&self, dir: &Path) -> Result<PathBuf, AlgorithmError> {
+        PPO::save_to_path(self, dir)
+    }
+
+    fn restore_from_path(&mut self, dir: &Path) -> Result<(), AlgorithmError> {
+        PPO::restore_from_path(self, dir)
+    }
+
+    fn log_to(&mut self, dir: &Path) -> Result<PathBuf, AlgorithmError> {
+        PPO::log_to(self, dir)
+    }
+
+    fn stop(&mut self) -> Result<Option<PathBuf>, AlgorithmError> {
+        PPO::stop(self)
+    }
+
+    fn config_json(&self) -> Value {
+        serde_json::to_value(&self.config).unwrap_or_else(
+            |e| serde_json::json!({ "error": format!("the config does not serialize: {e}") }),
+        )
     }
 }

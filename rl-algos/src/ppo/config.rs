@@ -322,6 +322,13 @@ impl PPOConfig {
         serde_json::from_str(text).map_err(|e| ConfigError(format!("bad JSON config: {e}")))
     }
 
+    /// A config from a JSON value (what [`rl_core::algorithm::build_algorithm`] receives);
+    /// missing fields take their defaults.
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
+        serde_json::from_value(value.clone())
+            .map_err(|e| ConfigError(format!("bad PPO config: {e}")))
+    }
+
     /// The config as TOML.
     pub fn to_toml(&self) -> Result<String, ConfigError> {
         toml::to_string(self).map_err(|e| ConfigError(format!("cannot write TOML: {e}")))
