@@ -86,7 +86,7 @@ mod optim;
 mod params;
 mod tape;
 
-pub use distributions::{ActionDistKind, Categorical, DiagGaussian};
+pub use distributions::{ActionDistKind, ActionDistribution, Categorical, DiagGaussian};
 pub use error::NnError;
 pub use init::Init;
 pub use kernels::{num_threads, set_num_threads};

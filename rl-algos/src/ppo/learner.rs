@@ -9,6 +9,9 @@
 //! depend on the number of threads.
 
 use rand::SeedableRng;
+use rl_core::connectors::learner::{
+    AddColumnsFromEpisodesToTrainBatch, AddOneTsToEpisodesAndTruncate, GeneralAdvantageEstimation,
+};
 use rl_core::connectors::{LearnerConnector, LearnerContext, LearnerData, Pipeline};
 use rl_core::episode::Episode;
 pub use rl_core::learner::UpdateReport;
@@ -27,6 +30,27 @@ use super::loss::{
 use super::module::PPOModule;
 use super::policy::PPOPolicy;
 use super::PPOConfig;
+
+/// The train-batch columns PPO's loss reads.
+const PPO_COLUMNS: [&str; 7] = [
+    "obs",
+    "actions",
+    "action_logp",
+    "action_dist_inputs",
+    "advantages",
+    "value_targets",
+    "loss_mask",
+];
+
+/// RLlib's PPO learner pipeline with these GAE parameters: one bootstrap step per chunk,
+/// the batch columns, then GAE (value targets and standardized advantages).
+pub fn default_learner_pipeline(gamma: f32, lambda: f32) -> Pipeline<dyn LearnerConnector> {
+    Pipeline::new(vec![
+        Box::new(AddOneTsToEpisodesAndTruncate),
+        Box::new(AddColumnsFromEpisodesToTrainBatch),
+        Box::new(GeneralAdvantageEstimation { gamma, lambda }),
+    ])
+}
 
 /// The learner's state beyond the module weights: what a checkpoint must hold to resume.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -150,9 +174,10 @@ impl PPOLearner {
         PPOLearner {
             optimizer: Adam::new(b.lr as f32).with_eps(config.adam_eps as f32),
             work: GradWorkspace::new(&module),
-            pipeline: b.learner_connector.clone().unwrap_or_else(|| {
-                Pipeline::default_ppo_learner(b.gamma as f32, config.lambda_ as f32)
-            }),
+            pipeline: b
+                .learner_connector
+                .clone()
+                .unwrap_or_else(|| default_learner_pipeline(b.gamma as f32, config.lambda_ as f32)),
             curr_kl_coeff: config.kl_coeff,
             rng: Rng::seed_from_u64(seed),
             minibatch: TrainBatch::default(),
@@ -193,7 +218,7 @@ impl PPOLearner {
 
     /// The module's weights, flattened (what env runners receive).
     pub fn get_weights(&self) -> Vec<f32> {
-        rl_core::policy::Policy::get_weights(&self.policy)
+        rl_core::module::RLModule::get_weights(&self.policy)
     }
 
     /// Optimizer, KL coefficient and RNG, for checkpoints.
@@ -230,7 +255,7 @@ impl PPOLearner {
         };
         {
             let mut ctx = LearnerContext {
-                policy: &mut self.policy,
+                module: &mut self.policy,
             };
             self.pipeline.run(&mut data, &mut ctx)?;
         }
@@ -249,6 +274,7 @@ impl PPOLearner {
         batch: &TrainBatch,
         lifetime_steps: u64,
     ) -> Result<UpdateReport, LearnerError> {
+        batch.require(&PPO_COLUMNS)?;
         let cfg = self.cfg.clone();
         let lr = cfg
             .lr_schedule
@@ -341,14 +367,6 @@ impl PPOLearner {
 }
 
 impl Learner for PPOLearner {
-    fn update_from_episodes(
-        &mut self,
-        episodes: Vec<Episode>,
-        lifetime_steps: u64,
-    ) -> Result<UpdateReport, LearnerError> {
-        PPOLearner::update_from_episodes(self, episodes, lifetime_steps)
-    }
-
     fn get_weights(&self) -> Vec<f32> {
         PPOLearner::get_weights(self)
     }
@@ -419,6 +437,9 @@ mod tests {
             ..Default::default()
         };
         let err = learner.update_from_batch(&batch, 0).unwrap_err();
-        assert!(err.to_string().contains("`rewards` has 0 rows"), "{err}");
+        assert!(
+            err.to_string().contains("`action_logp` has 0 rows"),
+            "{err}"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The settings every algorithm shares, flat and serializable, each with RLlib's name
-//! (RLlib's `AlgorithmConfig`). Algorithms embed it (`#[serde(flatten)]`) next to their own.
+//! (RLlib's `AlgorithmConfig`). Algorithms embed it (`#[serde(flatten)]`) next to their own
+//! and implement [`AlgoConfig`] for the whole.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::connectors::{EnvToModule, LearnerConnector, ModuleToEnv, Pipeline};
@@ -137,6 +139,11 @@ pub struct AlgorithmConfig {
     // --- .reporting()
     /// Episodes the episode statistics are smoothed over.
     pub metrics_num_episodes_for_smoothing: usize,
+    /// Call `training_step` until at least this many env steps were sampled in the
+    /// iteration (RLlib's name; 0: one call).
+    pub min_sample_timesteps_per_iteration: usize,
+    /// Call `training_step` until the iteration took at least this long (`None`: no minimum).
+    pub min_time_s_per_iteration: Option<f64>,
     // --- .debugging()
     /// The seed every RNG derives from (`None`: 0, so runs are reproducible by default).
     pub seed: Option<u64>,
@@ -177,6 +184,8 @@ impl Default for AlgorithmConfig {
             evaluation_num_env_runners: 0,
             evaluation_explore: false,
             metrics_num_episodes_for_smoothing: 100,
+            min_sample_timesteps_per_iteration: 0,
+            min_time_s_per_iteration: None,
             seed: None,
             checkpoint_frequency: 0,
             checkpoint_at_end: false,
@@ -189,6 +198,21 @@ impl Default for AlgorithmConfig {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid config: {0}")]
 pub struct ConfigError(pub String);
+
+/// A whole algorithm config (RLlib's `AlgorithmConfig` subclasses, such as `PPOConfig`):
+/// the shared [`AlgorithmConfig`] plus the algorithm's own settings, flat, serializable,
+/// every key under its RLlib name.
+pub trait AlgoConfig:
+    Clone + std::fmt::Debug + Default + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The shared settings.
+    fn base(&self) -> &AlgorithmConfig;
+    /// The shared settings, mutably.
+    fn base_mut(&mut self) -> &mut AlgorithmConfig;
+    /// Checks every setting (shared and own), saying what to change: the shared ones with
+    /// [`AlgorithmConfig::validate`], then the algorithm's.
+    fn validate(&self) -> Result<(), ConfigError>;
+}
 
 impl AlgorithmConfig {
     /// The env→module pipeline to run: the configured one, or RLlib's default.
@@ -216,7 +240,9 @@ impl AlgorithmConfig {
         }
     }
 
-    /// Checks that the settings hold together, and says what to change if not.
+    /// Checks that the shared settings hold together, and says what to change if not.
+    /// Rules that only some algorithms need (minibatches, on-policy batch arithmetic) are
+    /// theirs to check.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |s: String| Err(ConfigError(s));
         if self.env.is_empty() {
@@ -231,39 +257,11 @@ impl AlgorithmConfig {
         if self.train_batch_size == 0 {
             return err("train_batch_size = 0: it must be at least 1".into());
         }
-        if self.minibatch_size == 0 {
-            return err("minibatch_size = 0: it must be at least 1".into());
-        }
-        if self.minibatch_size > self.train_batch_size {
-            return err(format!(
-                "minibatch_size = {} > train_batch_size = {}: a minibatch cannot be larger than the train batch; lower minibatch_size or raise train_batch_size",
-                self.minibatch_size, self.train_batch_size
-            ));
-        }
-        if self.num_epochs == 0 {
-            return err("num_epochs = 0: it must be at least 1".into());
-        }
         if self.num_envs_per_env_runner == 0 {
             return err("num_envs_per_env_runner = 0: each runner needs at least one env".into());
         }
-        if let FragmentLength::Steps(n) = self.rollout_fragment_length {
-            let envs = self.num_env_runners.max(1) * self.num_envs_per_env_runner;
-            if n == 0 {
-                return err(
-                    "rollout_fragment_length = 0: use \"auto\" or a positive number".into(),
-                );
-            }
-            if !self.train_batch_size.is_multiple_of(n * envs) {
-                return err(format!(
-                    "train_batch_size = {} is not a multiple of rollout_fragment_length × runners × envs = {n} × {} × {} = {}: each sample round collects {} steps, so the batch cannot be filled exactly; use rollout_fragment_length = \"auto\" or a train_batch_size like {}",
-                    self.train_batch_size,
-                    self.num_env_runners.max(1),
-                    self.num_envs_per_env_runner,
-                    n * envs,
-                    n * envs,
-                    self.train_batch_size.div_ceil(n * envs) * n * envs
-                ));
-            }
+        if self.rollout_fragment_length == FragmentLength::Steps(0) {
+            return err("rollout_fragment_length = 0: use \"auto\" or a positive number".into());
         }
         if let Some(c) = self.grad_clip {
             if c.is_nan() || c <= 0.0 {
@@ -408,20 +406,14 @@ mod tests {
     }
 
     #[test]
-    fn validate_shows_the_arithmetic() {
+    fn validate_checks_the_shared_settings() {
         let mut c = cartpole();
-        c.train_batch_size = 100;
-        c.minibatch_size = 128;
-        let e = c.validate().unwrap_err();
-        assert!(
-            e.0.contains("minibatch_size = 128 > train_batch_size = 100"),
-            "{e}"
-        );
-        c.minibatch_size = 64;
         c.lr = 0.0;
         assert!(c.validate().unwrap_err().0.contains("lr = 0"));
         c.lr = 1e-3;
         assert!(c.validate().is_ok());
+        c.env.clear();
+        assert!(c.validate().unwrap_err().0.contains("no env set"));
     }
 
     #[test]

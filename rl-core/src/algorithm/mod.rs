@@ -1,12 +1,23 @@
-//! The algorithm wing: shared config, the `Algorithm` trait, and what a run writes.
+//! The algorithm wing: the [`Algorithm`] trait that Tune and the command line drive, the
+//! shared [`Driver`] every algorithm runs in, the [`AlgorithmLogic`] an algorithm brings, the
+//! shared config, counters, checkpoints and the registry that builds algorithms by name.
 
 pub mod checkpoint;
 pub mod config;
+pub mod counters;
+pub mod driver;
+pub mod inference;
+pub mod logic;
 pub mod registry;
 
 pub use config::{
-    get_by_key, set_by_key, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength, ModelConfig,
+    get_by_key, set_by_key, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength,
+    ModelConfig,
 };
+pub use counters::Counters;
+pub use driver::{Driver, StepContext, DEFAULT_MODULE_ID};
+pub use inference::InferencePolicy;
+pub use logic::{AlgorithmLogic, Spaces};
 pub use registry::{
     algorithm_from_checkpoint, build_algorithm, default_config, register_algorithm,
     registered_algorithms, AlgorithmRegistration,

@@ -64,6 +64,9 @@ pub struct ConnectorContext<'a> {
     pub observation_space: &'a Space,
     /// The env's action space.
     pub action_space: &'a Space,
+    /// Env steps the whole run has sampled so far, as the env runner counts them (RLlib's
+    /// `num_env_steps_sampled_lifetime` on the runner): what an exploration schedule reads.
+    pub global_env_steps: u64,
 }
 
 /// State handling shared by every connector kind. Stateless connectors keep the defaults.

@@ -1,13 +1,12 @@
-//! The learning wing: the train batch, RLlib's minibatch iterator, and the `Learner` trait.
+//! The learning wing: the train batch, RLlib's minibatch iterator, the `Learner` trait and
+//! the statistics an update reports.
 
-pub mod batch;
 pub mod minibatch;
 
-pub use batch::TrainBatch;
+pub use crate::batch::{columns, BatchError, Column, TrainBatch};
 pub use minibatch::MiniBatchCyclicIterator;
 
 use crate::connectors::ConnectorError;
-use crate::episode::Episode;
 
 /// Errors while learning.
 #[derive(Debug, thiserror::Error)]
@@ -19,12 +18,15 @@ pub enum LearnerError {
     /// The batch cannot be trained on.
     #[error("{0}")]
     BadBatch(String),
+    /// A column is missing or ragged.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
     /// Restoring learner state failed.
     #[error("learner state: {0}")]
     State(String),
 }
 
-/// What one [`Learner::update_from_episodes`] reports.
+/// What one learner update reports.
 #[derive(Clone, Debug, Default)]
 pub struct UpdateReport {
     /// Statistics under RLlib's names (`policy_loss`, `vf_loss`, …) for
@@ -36,17 +38,13 @@ pub struct UpdateReport {
     pub num_module_steps_trained: u64,
 }
 
-/// Turns episode chunks into weight updates (RLlib's `Learner`): runs the learner pipeline,
-/// then epochs of minibatch updates; reports statistics under RLlib's names. PPO's is
-/// `rl_algos::ppo::PPOLearner`; another algorithm brings its own.
+/// What the driver needs of an algorithm's learner (RLlib's `Learner`): the weights its
+/// env runners act with. How the learner updates (from episodes through a learner pipeline,
+/// from replayed batches, …) is the algorithm's own business, called from its
+/// `training_step`; it reports statistics as an [`UpdateReport`]. PPO's learner is
+/// `rl_algos::ppo::PPOLearner`.
 pub trait Learner: Send {
-    /// One update from this iteration's episodes. `lifetime_steps` (env steps sampled so
-    /// far) positions any schedule.
-    fn update_from_episodes(
-        &mut self,
-        episodes: Vec<Episode>,
-        lifetime_steps: u64,
-    ) -> Result<UpdateReport, LearnerError>;
-    /// The module's weights, flattened (to broadcast to the env runners).
+    /// The acting module's weights, flattened in its parameter order (what
+    /// `RLModule::set_weights` takes): broadcast to the env runners after an update.
     fn get_weights(&self) -> Vec<f32>;
 }

@@ -4,7 +4,6 @@
 use ndarray::Array2;
 use rand::SeedableRng;
 
-use crate::algorithm::checkpoint::RngState;
 use crate::connectors::{
     ConnectorContext, ConnectorStateEntry, EnvToModule, EnvToModuleBatch, ModuleToEnv,
     ModuleToEnvBatch, Pipeline,
@@ -12,8 +11,9 @@ use crate::connectors::{
 use crate::env::{EnvError, EnvSpec, Space, SyncVectorEnv, VectorEnv};
 use crate::episode::Episode;
 use crate::metrics::EpisodeStats;
-use crate::policy::Policy;
+use crate::module::RLModule;
 use crate::seeding::derive_seed;
+use crate::seeding::RngState;
 use crate::Rng;
 
 use super::RunnerError;
@@ -92,10 +92,11 @@ pub struct EnvRunner {
     envs: SyncVectorEnv,
     obs_space: Space,
     act_space: Space,
-    policy: Box<dyn Policy>,
+    policy: Box<dyn RLModule>,
     env_to_module: Pipeline<dyn EnvToModule>,
     module_to_env: Pipeline<dyn ModuleToEnv>,
     rng: Rng,
+    global_env_steps: u64,
     needs_reset: bool,
     seeded: bool,
     next_episode: u64,
@@ -122,7 +123,7 @@ impl EnvRunner {
     /// Builds the envs and takes the policy copy and pipelines.
     pub fn new(
         spec: EnvRunnerSpec,
-        policy: Box<dyn Policy>,
+        policy: Box<dyn RLModule>,
         env_to_module: Pipeline<dyn EnvToModule>,
         module_to_env: Pipeline<dyn ModuleToEnv>,
     ) -> Result<Self, RunnerError> {
@@ -148,6 +149,7 @@ impl EnvRunner {
             env_to_module,
             module_to_env,
             rng,
+            global_env_steps: 0,
             needs_reset: true,
             seeded: false,
             next_episode: 0,
@@ -166,13 +168,13 @@ impl EnvRunner {
         &self.spec
     }
 
-    /// The runner's policy copy.
-    pub fn policy(&self) -> &dyn Policy {
+    /// The runner's module copy.
+    pub fn module(&self) -> &dyn RLModule {
         &*self.policy
     }
 
-    /// The runner's policy copy, mutably (weights sync).
-    pub fn policy_mut(&mut self) -> &mut dyn Policy {
+    /// The runner's module copy, mutably (weights sync).
+    pub fn module_mut(&mut self) -> &mut dyn RLModule {
         &mut *self.policy
     }
 
@@ -184,6 +186,19 @@ impl EnvRunner {
     /// The env→module pipeline, mutably.
     pub fn env_to_module_mut(&mut self) -> &mut Pipeline<dyn EnvToModule> {
         &mut self.env_to_module
+    }
+
+    /// The env steps sampled by the whole run so far as this runner counts them: set by
+    /// the driver with every weight sync ([`set_global_env_steps`](Self::set_global_env_steps)),
+    /// advanced by this runner's own steps. Connectors see it (an epsilon schedule reads it).
+    pub fn global_env_steps(&self) -> u64 {
+        self.global_env_steps
+    }
+
+    /// Sets the run's env-step count (RLlib syncs `num_env_steps_sampled_lifetime` to its
+    /// env runners with the weights).
+    pub fn set_global_env_steps(&mut self, steps: u64) {
+        self.global_env_steps = steps;
     }
 
     /// The action RNG (saved in checkpoints).
@@ -341,6 +356,7 @@ impl EnvRunner {
             rng: &mut self.rng,
             observation_space: &self.obs_space,
             action_space: &self.act_space,
+            global_env_steps: self.global_env_steps,
         };
         self.env_to_module.run(&mut self.e2m, &mut ctx)?;
         Ok(())
@@ -391,7 +407,9 @@ impl EnvRunner {
         } else {
             self.policy.forward_inference(self.current_obs.view())?
         };
-        self.m2e.dist_kind = Some(self.policy.dist_kind());
+        if self.m2e.dist.is_none() {
+            self.m2e.dist = Some(self.policy.action_dist());
+        }
         self.m2e.action_dist_inputs = dist_inputs;
         {
             let mut ctx = ConnectorContext {
@@ -400,6 +418,7 @@ impl EnvRunner {
                 rng: &mut self.rng,
                 observation_space: &self.obs_space,
                 action_space: &self.act_space,
+                global_env_steps: self.global_env_steps,
             };
             self.module_to_env.run(&mut self.m2e, &mut ctx)?;
         }
@@ -463,6 +482,7 @@ impl EnvRunner {
             }
         }
         out.env_steps += n;
+        self.global_env_steps += n as u64;
         Ok(())
     }
 

@@ -115,12 +115,20 @@ impl EnvRunnerGroup {
         Ok(concat(outs))
     }
 
-    /// Broadcasts new weights to every runner's policy copy.
+    /// Broadcasts new weights to every runner's module copy.
     pub fn sync_weights(&mut self, weights: &[f32]) -> Result<(), RunnerError> {
         for r in &mut self.runners {
-            r.policy_mut().set_weights(weights)?;
+            r.module_mut().set_weights(weights)?;
         }
         Ok(())
+    }
+
+    /// Tells every runner how many env steps the run has sampled so far (see
+    /// [`EnvRunner::set_global_env_steps`]).
+    pub fn set_global_env_steps(&mut self, steps: u64) {
+        for r in &mut self.runners {
+            r.set_global_env_steps(steps);
+        }
     }
 
     /// Merges the env→module connectors' states (e.g. observation-filter statistics) of all

@@ -8,7 +8,7 @@ pub use group::EnvRunnerGroup;
 
 use crate::connectors::ConnectorError;
 use crate::env::EnvError;
-use crate::policy::PolicyError;
+use crate::module::ModuleError;
 
 /// Errors while sampling.
 #[derive(Debug, thiserror::Error)]
@@ -20,9 +20,9 @@ pub enum RunnerError {
     /// A connector failed.
     #[error("connector: {0}")]
     Connector(#[from] ConnectorError),
-    /// The policy failed.
-    #[error("policy: {0}")]
-    Policy(#[from] PolicyError),
+    /// The module failed.
+    #[error("module: {0}")]
+    Module(#[from] ModuleError),
     /// The env and the module do not fit together.
     #[error("{0}")]
     Mismatch(String),

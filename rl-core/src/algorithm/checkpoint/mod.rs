@@ -25,14 +25,18 @@ use sha2::{Digest, Sha256};
 
 use crate::env::Space;
 
+mod params_io;
 mod reader;
-mod rng_state;
 mod safetensors;
 mod trial_dir;
 mod writer;
 
+pub use crate::seeding::RngState;
+pub use params_io::{
+    arrays_for_params, encode_adam_moments, encode_arrays, encode_params, read_adam, read_params,
+    AdamScalars,
+};
 pub use reader::CheckpointReader;
-pub use rng_state::RngState;
 pub use safetensors::{decode_safetensors, encode_safetensors, NamedTensor};
 pub use trial_dir::{checkpoint_dir_name, latest_checkpoint, list_checkpoints, prune_checkpoints};
 pub use writer::CheckpointWriter;
