@@ -8,7 +8,8 @@
 //!
 //! and adds what a user sees of a run:
 //! - [`logger`]: result loggers, TensorBoard event files with Ray Tune's tags;
-//! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's).
+//! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
+//! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG.
 #![warn(missing_docs)]
 
 pub use rl_algos as algos;
@@ -17,4 +18,6 @@ pub use rl_envs as envs;
 pub use rl_nn as nn;
 
 pub mod logger;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod results;
