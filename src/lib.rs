@@ -9,7 +9,8 @@
 //! and adds what a user sees of a run:
 //! - [`logger`]: result loggers, TensorBoard event files with Ray Tune's tags;
 //! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
-//! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG.
+//! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG;
+//! - [`render`]: CartPole drawn as text in the terminal.
 #![warn(missing_docs)]
 
 pub use rl_algos as algos;
@@ -20,4 +21,5 @@ pub use rl_nn as nn;
 pub mod logger;
 #[cfg(feature = "plot")]
 pub mod plot;
+pub mod render;
 pub mod results;
