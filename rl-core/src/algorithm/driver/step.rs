@@ -123,6 +123,18 @@ impl StepContext<'_> {
         self.tally.update = Some(report);
     }
 
+    /// Runs a learner update, timing it, and records its report as
+    /// [`record_update`](Self::record_update) does: `ctx.learner_update(|| learner.update(…))?`.
+    pub fn learner_update<E>(
+        &mut self,
+        update: impl FnOnce() -> Result<UpdateReport, E>,
+    ) -> Result<(), E> {
+        let t = Instant::now();
+        let report = update()?;
+        self.record_update(report, t.elapsed().as_secs_f64());
+        Ok(())
+    }
+
     /// Sends `weights` (the acting module's, flattened) and the run's env-step count to
     /// every training env runner.
     pub fn sync_weights(&mut self, weights: &[f32]) -> Result<(), AlgorithmError> {
