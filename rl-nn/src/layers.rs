@@ -235,6 +235,26 @@ impl Mlp {
         h
     }
 
+    /// No-grad forward on plain arrays into a new array, after checking the input's width
+    /// (an error, not a panic, when it does not fit). It allocates its buffers on every call;
+    /// [`Mlp::forward_array`] reuses them.
+    pub fn forward_owned(
+        &self,
+        store: &ParamStore,
+        x: ArrayView2<'_, f32>,
+    ) -> Result<Array2<f32>, NnError> {
+        if !self.layers.is_empty() && x.ncols() != self.in_dim() {
+            return Err(NnError::StateMismatch(format!(
+                "the input has {} columns, the MLP takes {}",
+                x.ncols(),
+                self.in_dim()
+            )));
+        }
+        let mut out = Array2::zeros((0, 0));
+        self.forward_array(store, x, &mut Workspace::new(), &mut out);
+        Ok(out)
+    }
+
     /// No-grad forward on plain arrays into `out` (resized as needed, allocation reused),
     /// with intermediates in `ws`. After warm-up it allocates nothing. Batches of up to 4
     /// rows use a mat-vec kernel, larger ones `gemm`.

@@ -33,6 +33,9 @@ pub enum ModuleError {
     /// A weight vector or parameter does not fit the module.
     #[error("weights do not fit the module: {0}")]
     Weights(String),
+    /// A forward pass failed (an input that does not fit a layer).
+    #[error("forward pass: {0}")]
+    Nn(#[from] rl_nn::NnError),
 }
 
 /// The acting side of a module (RLlib's `RLModule` as env runners use it): observations in,
