@@ -2,9 +2,11 @@
 //! and their flattening for `progress.csv`.
 
 pub mod episode_window;
+pub mod logger;
 pub mod trial_files;
 
 pub use episode_window::{EpisodeStats, EpisodeWindow};
+pub use logger::ResultLogger;
 pub use trial_files::TrialWriter;
 
 use serde_json::{Map, Value};

@@ -26,7 +26,7 @@ use crate::algorithm::registry::AlgorithmRegistration;
 use crate::algorithm::{Algorithm, AlgorithmError, ConfigError, Counters, InferencePolicy};
 use crate::env::EnvSpec;
 use crate::learner::Learner;
-use crate::metrics::{float, EpisodeWindow, ResultDict, TrialWriter};
+use crate::metrics::{float, EpisodeWindow, ResultDict, ResultLogger, TrialWriter};
 use crate::runner::EnvRunnerGroup;
 
 use evaluation::RunnerRole;
@@ -46,6 +46,7 @@ pub struct Driver<L: AlgorithmLogic> {
     counters: Counters,
     connector_states: Vec<Option<Value>>,
     trial: Option<TrialWriter>,
+    loggers: Vec<Box<dyn ResultLogger>>,
     iterations_since_restore: usize,
 }
 
@@ -90,6 +91,7 @@ impl<L: AlgorithmLogic> Driver<L> {
             counters: Counters::default(),
             connector_states: Vec::new(),
             trial: None,
+            loggers: Vec::new(),
             iterations_since_restore: 0,
         })
     }
@@ -356,6 +358,14 @@ impl<L: AlgorithmLogic> Driver<L> {
                 source,
             })?;
         }
+        for logger in &mut self.loggers {
+            logger
+                .on_result(&result)
+                .map_err(|source| AlgorithmError::Io {
+                    context: "logging the result".into(),
+                    source,
+                })?;
+        }
         // Periodic checkpoints into the run's output directory; `checkpoint_at_end` is
         // honoured by `stop()`.
         self.checkpoint_if_due()?;
@@ -413,6 +423,10 @@ impl<L: AlgorithmLogic> Algorithm for Driver<L> {
 
     fn stop(&mut self) -> Result<Option<PathBuf>, AlgorithmError> {
         Driver::stop(self)
+    }
+
+    fn add_logger(&mut self, logger: Box<dyn ResultLogger>) {
+        self.loggers.push(logger);
     }
 
     fn config_json(&self) -> Value {
