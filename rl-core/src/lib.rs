@@ -7,7 +7,8 @@
 //! - [`connectors`]: the env→module, module→env and learner pipelines (batching, GAE, …);
 //! - [`learner`]: the train batch, minibatches, the `Learner` trait;
 //! - [`algorithm`]: configs, the `Algorithm` trait, errors;
-//! - [`metrics`]: smoothed episode statistics, result dicts, Tune's trial files.
+//! - [`metrics`]: smoothed episode statistics, result dicts, Tune's trial files;
+//! - [`replay`]: replay buffers for off-policy algorithms (uniform and prioritized).
 //!
 //! [`policy`] holds the `Policy` trait (RLlib's RLModule) they all talk to.
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@ pub mod episode;
 pub mod learner;
 pub mod metrics;
 pub mod policy;
+pub mod replay;
 pub mod runner;
 pub mod seeding;
 pub mod testing;
