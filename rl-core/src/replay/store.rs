@@ -24,6 +24,10 @@ enum Target {
     Continue(u64),
     /// Start a new stored episode with this number.
     New(u64),
+    /// Nothing to store: a chunk without steps (its continuation starts at the same `t`
+    /// with the same observation, so it continues the stored episode or starts a new one
+    /// just the same). Env runners never return such chunks.
+    Skip,
 }
 
 /// A validated `add` call, before anything changed.
@@ -176,6 +180,7 @@ impl EpisodeStore {
                 })
             });
             let target = match previous {
+                None if chunk.is_empty() => Target::Skip,
                 None => {
                     next_number += 1;
                     Target::New(next_number - 1)
@@ -214,11 +219,19 @@ impl EpisodeStore {
                             format!("its first observation differs from the episode's last one at t={t_end}: chunks of one episode must meet at the same observation"),
                         ));
                     }
-                    Target::Continue(number)
+                    if chunk.is_empty() {
+                        Target::Skip
+                    } else {
+                        Target::Continue(number)
+                    }
                 }
             };
             let number = match target {
                 Target::Continue(n) | Target::New(n) => n,
+                Target::Skip => {
+                    targets.push(Target::Skip);
+                    continue;
+                }
             };
             touched.insert(
                 chunk.id,
@@ -262,8 +275,8 @@ impl EpisodeStore {
     }
 
     /// Applies a plan from [`plan_add`](Self::plan_add) for the same `chunks`;
-    /// `on_append(episode number, first ts, steps)` is called for each chunk stored (empty
-    /// ones included), in order, after its steps are stored.
+    /// `on_append(episode number, first ts, steps)` is called for each chunk stored, in
+    /// order, after its steps are stored.
     pub fn apply(
         &mut self,
         chunks: &[Episode],
@@ -298,6 +311,7 @@ impl EpisodeStore {
                     n
                 }
                 Target::Continue(n) => n,
+                Target::Skip => continue,
             };
             if number < front {
                 // Evicted in this very call: counted as added and evicted.
@@ -327,13 +341,11 @@ impl EpisodeStore {
                 old
             };
             self.num_steps += chunk.len();
-            if !chunk.is_empty() {
-                self.runs.push(Run {
-                    episode: number,
-                    ts,
-                    len: chunk.len(),
-                });
-            }
+            self.runs.push(Run {
+                episode: number,
+                ts,
+                len: chunk.len(),
+            });
             on_append(number, ts, chunk.len());
             self.longest = self.longest.max(self.episodes[pos].len());
         }
