@@ -586,3 +586,118 @@ impl PrioritizedEpisodeReplayBuffer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::store::tests::chunk;
+    use proptest::prelude::*;
+    use rand::{Rng as _, SeedableRng};
+
+    /// The bookkeeping agrees with itself: every stored step holds one leaf that points
+    /// back at it, free and held leaves partition the used ones, and the trees hold
+    /// `raw^α` (free: 0 and +∞).
+    fn check_invariants(b: &PrioritizedEpisodeReplayBuffer) {
+        let cap = b.sum_tree.capacity();
+        assert_eq!(b.leaf_of.len(), b.store.episodes.len());
+        let mut held = vec![false; cap];
+        for (pos, (leaves, e)) in b.leaf_of.iter().zip(&b.store.episodes).enumerate() {
+            assert_eq!(leaves.len(), e.len());
+            for (ts, &leaf) in leaves.iter().enumerate() {
+                let slot = b.slots[leaf as usize];
+                assert_eq!(
+                    (slot.episode, slot.ts),
+                    (b.store.num_episodes_evicted + pos as u64, ts)
+                );
+                assert!(!std::mem::replace(&mut held[leaf as usize], true));
+                assert!(b.raw[leaf as usize] >= PRIORITY_FLOOR);
+            }
+        }
+        for &leaf in &b.free {
+            assert!(
+                !std::mem::replace(&mut held[leaf as usize], true),
+                "free leaf {leaf} held"
+            );
+        }
+        let used = b.next_fresh as usize;
+        assert!(held[..used].iter().all(|&h| h) && held[used..].iter().all(|&h| !h));
+        let mut sum = 0.0;
+        for leaf in 0..cap {
+            let (s, m) = (b.sum_tree.get(leaf).unwrap(), b.min_tree.get(leaf).unwrap());
+            if b.raw[leaf] > 0.0 {
+                let p = f64::from(b.raw[leaf]).powf(b.alpha);
+                assert_eq!((s, m), (p, p));
+            } else {
+                assert_eq!((s, m), (0.0, f64::INFINITY));
+            }
+            sum += s;
+        }
+        assert!((b.sum_tree.sum() - sum).abs() <= 1e-9 * sum.max(1.0));
+        assert_eq!(
+            b.store.num_steps,
+            b.leaf_of.iter().map(Vec::len).sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn trees_grow_for_an_episode_longer_than_the_capacity() {
+        let mut b = PrioritizedEpisodeReplayBuffer::new(4, 0.6).unwrap();
+        assert_eq!(b.tree_capacity(), 4);
+        b.add(&[chunk(1, 0, 3, false, false)]).unwrap();
+        b.add(&[chunk(1, 3, 17, false, false)]).unwrap();
+        assert_eq!((b.len(), b.tree_capacity()), (20, 32));
+        check_invariants(&b);
+        // The next episode evicts it and reuses its leaves, the last freed first.
+        b.add(&[chunk(2, 0, 2, true, false)]).unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.leaf_of[0], [19, 18]);
+        check_invariants(&b);
+        let batch = b
+            .sample(&SampleRequest::new(4), &mut crate::Rng::seed_from_u64(0))
+            .unwrap();
+        assert!(batch.episode_ids.iter().all(|&id| id == 2));
+    }
+
+    proptest! {
+        #[test]
+        fn bookkeeping_stays_consistent(seed in any::<u64>(), capacity in 1usize..30, alpha in 0.0f64..2.0) {
+            let mut rng = crate::Rng::seed_from_u64(seed);
+            let mut b = PrioritizedEpisodeReplayBuffer::new(capacity, alpha).unwrap();
+            let mut running: Vec<(u64, usize)> = vec![];
+            let mut next_id = 0;
+            for _ in 0..30 {
+                let mut chunks = vec![];
+                for _ in 0..rng.gen_range(1..4) {
+                    if running.is_empty() || rng.gen_bool(0.3) {
+                        running.push((next_id, 0));
+                        next_id += 1;
+                    }
+                    let i = rng.gen_range(0..running.len());
+                    let (id, t) = running[i];
+                    if chunks.iter().any(|c: &Episode| c.id == id) {
+                        continue;
+                    }
+                    let len = rng.gen_range(1..8);
+                    let done = rng.gen_bool(0.3);
+                    chunks.push(chunk(id, t, len, done, false));
+                    if done {
+                        running.remove(i);
+                    } else {
+                        running[i].1 += len;
+                    }
+                }
+                b.add(&chunks).unwrap();
+                check_invariants(&b);
+                if let Ok(batch) = b.sample(&SampleRequest::new(5).beta(0.5), &mut rng) {
+                    let td: Vec<f32> = (0..batch.len()).map(|_| rng.gen_range(-3.0..3.0)).collect();
+                    b.update_priorities(&batch.indices, &td).unwrap();
+                    check_invariants(&b);
+                }
+                let restored = PrioritizedEpisodeReplayBuffer::from_state(b.get_state()).unwrap();
+                check_invariants(&restored);
+                prop_assert_eq!(&restored.sum_tree, &b.sum_tree);
+                prop_assert_eq!(&restored.min_tree, &b.min_tree);
+            }
+        }
+    }
+}
