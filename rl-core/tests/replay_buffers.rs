@@ -790,7 +790,7 @@ fn corrupted_states_are_refused() {
     json["priorities"][0] = f32::NAN.into();
     assert!(refuse(&json), "a NaN priority");
     let mut bad = serde_json::to_value(&good).unwrap();
-    bad["store"]["lens"][0] = 99.into();
+    bad["base"]["store"]["lens"][0] = 99.into();
     assert!(refuse(&bad), "lengths that do not fit the columns");
     let mut bad = serde_json::to_value(&good).unwrap();
     bad["buffer_type"] = "EpisodeReplayBuffer".into();
