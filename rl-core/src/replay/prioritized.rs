@@ -524,11 +524,18 @@ mod tests {
         b.add(&[chunk(1, 3, 17, false, false)]).unwrap();
         assert_eq!((b.len(), b.tree_capacity()), (20, 32));
         check_invariants(&b);
+        let mut rng = crate::Rng::seed_from_u64(3);
+        let old = b.sample(&SampleRequest::new(16), &mut rng).unwrap();
         // The next episode evicts it and reuses its leaves, the last freed first.
         b.add(&[chunk(2, 0, 2, true, false)]).unwrap();
         assert_eq!(b.len(), 2);
         assert_eq!(b.leaf_of[0], [19, 18]);
         check_invariants(&b);
+        // Updates for the evicted steps (their leaves now free or reused) are skipped.
+        let done = b.update_priorities(&old.indices, &[7.0; 16]).unwrap();
+        assert_eq!((done.updated, done.stale), (0, 16));
+        check_invariants(&b);
+        assert_eq!(b.max_priority(), 1.0);
         let batch = b
             .sample(&SampleRequest::new(4), &mut crate::Rng::seed_from_u64(0))
             .unwrap();
