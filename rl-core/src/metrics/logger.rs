@@ -1,7 +1,7 @@
 //! [`ResultLogger`]: where each iteration's result goes besides the caller, as Tune's
 //! `LoggerCallback`s. Tune's trial files ([`TrialWriter`]) implement it here; the `rl`
 //! crate adds TensorBoard event files. A run holds any number of them
-//! ([`Algorithm::add_logger`](crate::algorithm::Algorithm::add_logger)).
+//! (`Algorithm::add_logger` in the algorithm wing).
 
 use std::io;
 
