@@ -21,6 +21,8 @@ pub mod metrics;
 pub mod policy;
 pub mod runner;
 pub mod seeding;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
 pub mod testing;
 
 /// The workspace's seeded, serializable random-number generator (the same type as `rl_nn::Rng`).

@@ -209,7 +209,9 @@ fn check_rel(root: &Path, rel: &str) -> Result<PathBuf, CheckpointError> {
 }
 
 /// Test-only fault injection: aborts the process at a chosen point of the next saves, to
-/// show that a crash mid-save leaves the previous checkpoint intact. Not for production.
+/// show that a crash mid-save leaves the previous checkpoint intact. Compiled only with the
+/// `test-support` feature (tests enable it through dev-dependencies).
+#[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod fault {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -233,6 +235,18 @@ pub mod fault {
 
     pub(super) fn armed() -> bool {
         ABORT_AT.load(Ordering::SeqCst) != usize::MAX
+    }
+}
+
+/// Without `test-support` the writer's fault points compile to nothing.
+#[cfg(not(feature = "test-support"))]
+mod fault {
+    #[inline(always)]
+    pub(super) fn point(_counter: &mut usize) {}
+
+    #[inline(always)]
+    pub(super) fn armed() -> bool {
+        false
     }
 }
 
