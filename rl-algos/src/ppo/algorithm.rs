@@ -94,13 +94,20 @@ fn runner_group(
 ) -> Result<EnvRunnerGroup, AlgorithmError> {
     let base = &config.base;
     let seed = base.seed.unwrap_or(0);
-    let (num_runners, seed, explore, update_stats) = match role {
-        RunnerRole::Training => (base.num_env_runners, seed, true, true),
+    let (num_runners, seed, explore, update_stats, fault_tolerance) = match role {
+        RunnerRole::Training => (
+            base.num_env_runners,
+            seed,
+            true,
+            true,
+            base.fault_tolerance(),
+        ),
         RunnerRole::Evaluation => (
             base.evaluation_num_env_runners,
             derive_seed(seed, &["evaluation"]),
             base.evaluation_explore,
             false,
+            base.evaluation_fault_tolerance(),
         ),
     };
     let env = EnvSpec::with_config(config.base.env.clone(), config.base.env_config.clone());
@@ -121,7 +128,7 @@ fn runner_group(
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(EnvRunnerGroup::new(runners, num_runners > 0))
+    Ok(EnvRunnerGroup::new(runners, num_runners > 0).with_fault_tolerance(fault_tolerance))
 }
 
 impl PPO {
@@ -314,6 +321,7 @@ impl Algorithm for PPO {
             "timers/env_runner_sampling_timer",
             t.elapsed().as_secs_f64(),
         );
+        rl_core::metrics::fault_tolerance_keys(&mut result, &self.runners);
 
         // 2. Merge connector states (observation filters) across runners.
         let t = Instant::now();
@@ -346,7 +354,8 @@ impl Algorithm for PPO {
         let t = Instant::now();
         let update = self
             .learner
-            .update_from_episodes(episodes, self.counters.num_env_steps_sampled_lifetime)?;
+            .update_from_episodes(episodes, self.counters.num_env_steps_sampled_lifetime)
+            .map_err(|e| e.in_iteration(self.counters.training_iteration + 1))?;
         let learner_time = t.elapsed().as_secs_f64();
         set_path(&mut result, "timers/learner_update_timer", learner_time);
         self.counters.num_env_steps_trained_lifetime += update.num_env_steps_trained;

@@ -406,13 +406,15 @@ impl PPO {
         w.write(MODULE_WEIGHTS_FILE, &encode_arrays(&params))?;
         // The learner.
         let ls = self.learner.state();
+        let shuffle_rng = RngState::of(&ls.rng)
+            .map_err(|e| CheckpointError::malformed(w.final_dir().join(LEARNER_STATE_FILE), e))?;
         let opt = &ls.optimizer;
         let has_moments = !opt.m.is_empty();
         w.write_json(
             LEARNER_STATE_FILE,
             &LearnerStateFile {
                 curr_kl_coeff: ls.curr_kl_coeff,
-                shuffle_rng: RngState::of(&ls.rng),
+                shuffle_rng,
                 optimizer: AdamScalars {
                     r#type: "Adam".into(),
                     lr: opt.lr,

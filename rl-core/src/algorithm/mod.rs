@@ -4,7 +4,8 @@ pub mod checkpoint;
 pub mod config;
 
 pub use config::{
-    get_by_key, set_by_key, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength, ModelConfig,
+    check_finite, get_by_key, set_by_key, AlgorithmConfig, ConfigError, DurationUnit,
+    FragmentLength, ModelConfig,
 };
 
 use crate::env::EnvError;

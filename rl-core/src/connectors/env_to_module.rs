@@ -21,13 +21,32 @@ pub struct EnvToModuleBatch {
 /// One env→module transformation. Implement it (with `#[typetag::serde]`) to plug in your
 /// own; register nothing else: typetag makes it serializable inside configs.
 #[typetag::serde(tag = "type")]
-pub trait EnvToModule: Named + ConnectorState + Send + Sync {
+pub trait EnvToModule: Named + ConnectorState + CloneEnvToModule + Send + Sync {
     /// Transforms the batch in place.
     fn process(
         &mut self,
         batch: &mut EnvToModuleBatch,
         ctx: &mut ConnectorContext<'_>,
     ) -> Result<(), ConnectorError>;
+}
+
+/// Copies a [`EnvToModule`] behind its box, so that pipelines clone without fail. Implemented
+/// for every `Clone` connector: derive `Clone` and there is nothing to write.
+pub trait CloneEnvToModule {
+    /// A boxed copy of this connector.
+    fn clone_box(&self) -> Box<dyn EnvToModule>;
+}
+
+impl<T: EnvToModule + Clone + 'static> CloneEnvToModule for T {
+    fn clone_box(&self) -> Box<dyn EnvToModule> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn EnvToModule> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
 }
 
 impl Pipeline<dyn EnvToModule> {
@@ -247,6 +266,49 @@ impl EnvToModule for MeanStdFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connector whose JSON does not read back (it writes its number as a string).
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct NoRoundTrip {
+        #[serde(serialize_with = "as_string")]
+        limit: f32,
+    }
+
+    fn as_string<S: serde::Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&x.to_string())
+    }
+
+    impl Named for NoRoundTrip {
+        fn name(&self) -> &str {
+            "NoRoundTrip"
+        }
+    }
+    impl ConnectorState for NoRoundTrip {}
+    #[typetag::serde]
+    impl EnvToModule for NoRoundTrip {
+        fn process(
+            &mut self,
+            _: &mut EnvToModuleBatch,
+            _: &mut ConnectorContext<'_>,
+        ) -> Result<(), ConnectorError> {
+            Ok(())
+        }
+    }
+
+    /// Cloning a pipeline copies its connectors: it cannot fail (it used to go through JSON
+    /// and panic on a connector that does not read back), and `try_clone` still reports it.
+    #[test]
+    fn pipeline_clone_is_infallible() {
+        let mut p = Pipeline::<dyn EnvToModule>::default_env_to_module(true);
+        p.append(Box::new(NoRoundTrip { limit: 0.5 }));
+        assert!(p.try_clone().is_err());
+        let copy = p.clone();
+        assert_eq!(
+            copy.names(),
+            ["BatchObservations", "MeanStdFilter", "NoRoundTrip"]
+        );
+        assert_eq!(format!("{:?}", copy.connectors()[2].get_state()), "None");
+    }
 
     #[test]
     fn merged_stats_equal_stats_of_all_samples() {

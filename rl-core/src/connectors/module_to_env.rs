@@ -25,13 +25,32 @@ pub struct ModuleToEnvBatch {
 
 /// One module→env transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait ModuleToEnv: Named + ConnectorState + Send + Sync {
+pub trait ModuleToEnv: Named + ConnectorState + CloneModuleToEnv + Send + Sync {
     /// Transforms the batch in place.
     fn process(
         &mut self,
         batch: &mut ModuleToEnvBatch,
         ctx: &mut ConnectorContext<'_>,
     ) -> Result<(), ConnectorError>;
+}
+
+/// Copies a [`ModuleToEnv`] behind its box, so that pipelines clone without fail. Implemented
+/// for every `Clone` connector: derive `Clone` and there is nothing to write.
+pub trait CloneModuleToEnv {
+    /// A boxed copy of this connector.
+    fn clone_box(&self) -> Box<dyn ModuleToEnv>;
+}
+
+impl<T: ModuleToEnv + Clone + 'static> CloneModuleToEnv for T {
+    fn clone_box(&self) -> Box<dyn ModuleToEnv> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn ModuleToEnv> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
 }
 
 impl Pipeline<dyn ModuleToEnv> {

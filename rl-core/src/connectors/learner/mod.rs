@@ -37,13 +37,32 @@ pub struct LearnerContext<'a> {
 
 /// One learner-pipeline transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait LearnerConnector: Named + ConnectorState + Send + Sync {
+pub trait LearnerConnector: Named + ConnectorState + CloneLearnerConnector + Send + Sync {
     /// Transforms the data in place.
     fn process(
         &mut self,
         data: &mut LearnerData,
         ctx: &mut LearnerContext<'_>,
     ) -> Result<(), ConnectorError>;
+}
+
+/// Copies a [`LearnerConnector`] behind its box, so that pipelines clone without fail. Implemented
+/// for every `Clone` connector: derive `Clone` and there is nothing to write.
+pub trait CloneLearnerConnector {
+    /// A boxed copy of this connector.
+    fn clone_box(&self) -> Box<dyn LearnerConnector>;
+}
+
+impl<T: LearnerConnector + Clone + 'static> CloneLearnerConnector for T {
+    fn clone_box(&self) -> Box<dyn LearnerConnector> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn LearnerConnector> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
 }
 
 impl Pipeline<dyn LearnerConnector> {
