@@ -1,4 +1,7 @@
-//! Helpers for tests that read the golden conformance data (`../shared/conformance`).
+//! Test support (the `test-support` feature): the golden conformance data
+//! (`../shared/conformance`) and an env that fails on purpose ([`fault_env`]).
+
+pub mod fault_env;
 
 use std::path::PathBuf;
 
