@@ -175,6 +175,7 @@ impl GradWorkspace {
             self.grads.zero();
             let out = ppo_loss(&mut self.tape, module, batch, hp)?;
             self.tape.backward(out.total_loss, &mut self.grads);
+            self.tape.check()?;
             return Ok(out.stats);
         }
         check_module_batch(module, &batch)?;
@@ -200,8 +201,12 @@ impl GradWorkspace {
                 Ok::<_, rl_nn::NnError>(stats)
             },
         );
+        let (p, v) = (p?, v?);
+        // A shape mismatch on either tape is a typed error (the tape does not panic).
+        self.tape.check()?;
+        self.critic_tape.check()?;
         self.grads.add_assign(&self.critic_grads)?;
-        Ok(join_stats(&p?, &v?))
+        Ok(join_stats(&p, &v))
     }
 }
 
