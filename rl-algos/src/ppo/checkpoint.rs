@@ -205,6 +205,17 @@ pub(super) fn read_module(reader: &CheckpointReader) -> Result<PPOModule, Algori
     {
         return Err(bad_config(format!("implausible module architecture {config:?}")).into());
     }
+    // The weights file must be able to hold the architecture: refuse before allocating.
+    let weights_bytes = reader.listed_bytes(MODULE_WEIGHTS_FILE).unwrap_or(0);
+    let dims = std::iter::once(config.obs_dim)
+        .chain(config.hiddens.iter().copied())
+        .chain(std::iter::once(config.action_dim));
+    if !ckpt::fits_in(dims, weights_bytes) {
+        return Err(bad_config(format!(
+            "the architecture {config:?} needs more weights than {MODULE_WEIGHTS_FILE} ({weights_bytes} bytes) holds"
+        ))
+        .into());
+    }
     let mut rng = Rng::seed_from_u64(0);
     let mut module = PPOModule::new(&config, &mut rng)
         .map_err(|e| bad_config(format!("cannot build the module: {e}")))?;

@@ -245,6 +245,7 @@ impl EnvToModule for MeanStdFilter {
         ctx: &mut ConnectorContext<'_>,
     ) -> Result<(), ConnectorError> {
         for mut row in batch.obs.rows_mut() {
+            // Invariant: the batch connector builds `obs` in standard layout.
             let x = row.as_slice_mut().expect("fresh arrays are contiguous");
             if ctx.update_stats {
                 self.delta.push(x);
@@ -253,6 +254,18 @@ impl EnvToModule for MeanStdFilter {
             self.merged.merge(&self.delta);
             if self.merged.count == 0 {
                 continue;
+            }
+            // Statistics restored from a file may be of another width: an error, not an
+            // out-of-bounds index.
+            if self.merged.mean.len() != x.len() || self.merged.m2.len() != x.len() {
+                return Err(ConnectorError::BadInput {
+                    connector: "MeanStdFilter".into(),
+                    reason: format!(
+                        "its statistics are for {}-number observations, the env's have {}; the filter state does not belong to this env",
+                        self.merged.mean.len(),
+                        x.len()
+                    ),
+                });
             }
             for (i, v) in x.iter_mut().enumerate() {
                 let z = (f64::from(*v) - self.merged.mean[i]) / (self.merged.std(i) + 1e-8);
