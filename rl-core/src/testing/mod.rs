@@ -2,6 +2,7 @@
 //! (`../shared/conformance`) and an env that fails on purpose ([`fault_env`]).
 
 pub mod fault_env;
+pub mod scripted_env;
 
 use std::path::PathBuf;
 
