@@ -164,6 +164,7 @@ impl ParamStore {
                 got: values.len(),
             });
         }
+        // Invariant: `ParamStore::add` stores every value in standard layout.
         target
             .as_slice_mut()
             .expect("parameters are contiguous")

@@ -102,9 +102,12 @@ impl EnvToModule for BatchObservations {
                 ),
             });
         }
-        if batch.obs.dim() != (batch.rows, dim) {
+        // A connector may have left `obs` in another layout: rebuild it then, so the
+        // slice below is always contiguous.
+        if batch.obs.dim() != (batch.rows, dim) || !batch.obs.is_standard_layout() {
             batch.obs = Array2::zeros((batch.rows, dim));
         }
+        // Invariant: `obs` is in standard layout (just checked or rebuilt).
         batch
             .obs
             .as_slice_mut()
@@ -245,8 +248,12 @@ impl EnvToModule for MeanStdFilter {
         ctx: &mut ConnectorContext<'_>,
     ) -> Result<(), ConnectorError> {
         for mut row in batch.obs.rows_mut() {
-            // Invariant: the batch connector builds `obs` in standard layout.
-            let x = row.as_slice_mut().expect("fresh arrays are contiguous");
+            let Some(x) = row.as_slice_mut() else {
+                return Err(ConnectorError::BadInput {
+                    connector: "MeanStdFilter".into(),
+                    reason: "the observations are not in standard (row-major) layout; a connector before the filter changed it".into(),
+                });
+            };
             if ctx.update_stats {
                 self.delta.push(x);
             }

@@ -114,7 +114,7 @@ impl ModuleToEnv for GetActions {
                 )))
             }
         };
-        if batch.actions.dim() != (n, width) {
+        if batch.actions.dim() != (n, width) || !batch.actions.is_standard_layout() {
             batch.actions = Array2::zeros((n, width));
         }
         batch.action_logp.clear();
@@ -125,6 +125,7 @@ impl ModuleToEnv for GetActions {
             .into_iter()
             .zip(batch.actions.rows_mut())
         {
+            // Invariant: `actions` is in standard layout (checked or rebuilt above).
             let action = action.as_slice_mut().expect("fresh arrays are contiguous");
             let logp = if ctx.explore {
                 kind.sample_into(inputs, ctx.rng, action)

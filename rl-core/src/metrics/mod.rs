@@ -28,6 +28,7 @@ pub fn set_path(result: &mut ResultDict, path: &str, value: impl Into<Value>) {
         if !entry.is_object() {
             *entry = Value::Object(Map::new());
         }
+        // Invariant: `entry` was made an object just above.
         node = entry.as_object_mut().expect("just made an object");
     }
 }

@@ -501,12 +501,14 @@ impl EnvRunner {
         for (i, chunk) in self.chunks.iter_mut().enumerate() {
             let act = self.m2e.actions.row(i);
             let dist = self.m2e.action_dist_inputs.row(i);
+            // Connectors may hand back arrays in any layout: copy rows that are not
+            // contiguous instead of assuming they are.
             chunk.add_step(
-                act.as_slice().expect("contiguous"),
+                &contiguous(act),
                 self.m2e.action_logp[i],
-                dist.as_slice().expect("contiguous"),
+                &contiguous(dist),
                 rewards[i] as f32,
-                next_obs.row(i).as_slice().expect("contiguous"),
+                &contiguous(next_obs.row(i)),
             );
             self.returns[i] += rewards[i];
             self.lengths[i] += 1;
@@ -643,6 +645,15 @@ impl EnvRunner {
                 timeout_s,
             }
         })
+    }
+}
+
+/// A row as a slice: borrowed when contiguous, copied otherwise (connectors may hand back
+/// arrays in any layout).
+fn contiguous<'a>(v: ndarray::ArrayView1<'a, f32>) -> std::borrow::Cow<'a, [f32]> {
+    match v.to_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(v.to_vec()),
     }
 }
 

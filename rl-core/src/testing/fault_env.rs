@@ -133,6 +133,7 @@ impl Env for FaultEnv {
             .find(|f| f.instance == self.instance && f.at_step == self.lifetime_steps)
             .map(|f| f.kind);
         match fault {
+            // Panicking on purpose is what this test env is for.
             Some(FaultKind::Panic) => panic!(
                 "FaultEnv instance {} panics at step {} (planned)",
                 self.instance, self.lifetime_steps

@@ -17,7 +17,7 @@ pub fn conformance_dir() -> PathBuf {
 
 /// Reads and parses one JSON file of the conformance data.
 ///
-/// Panics with a message saying where it looked when the file is absent: conformance
+/// Test support only: panics (on purpose, so the test fails) with a message saying where it looked when the file is absent: conformance
 /// tests must fail, never skip, without their data.
 pub fn load_conformance_json(file_name: &str) -> serde_json::Value {
     let path = conformance_dir().join(file_name);
