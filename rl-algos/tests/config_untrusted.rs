@@ -104,10 +104,8 @@ proptest! {
         bytes.truncate(cut.max(1));
         bytes.extend_from_slice(noise.as_bytes());
         let text = String::from_utf8_lossy(&bytes);
-        for parsed in [PPOConfig::from_json(&text), PPOConfig::from_toml(&text)] {
-            if let Ok(c) = parsed {
-                let _ = c.validate();
-            }
+        for c in [PPOConfig::from_json(&text), PPOConfig::from_toml(&text)].into_iter().flatten() {
+            let _ = c.validate();
         }
     }
 }

@@ -75,6 +75,14 @@ fn mutate_leaf(v: &mut Value, k: &mut usize, kind: u8, big: u64) -> bool {
     }
 }
 
+/// The checkpoint directory, its files, its metadata, and an algorithm to restore into.
+type Setup = (
+    PathBuf,
+    Vec<(String, Vec<u8>)>,
+    Vec<u8>,
+    std::cell::RefCell<PPO>,
+);
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
 
@@ -87,7 +95,7 @@ proptest! {
         bytes in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
     ) {
         thread_local! {
-            static SETUP: (PathBuf, Vec<(String, Vec<u8>)>, Vec<u8>, std::cell::RefCell<PPO>) = {
+            static SETUP: Setup = {
                 let root = scratch();
                 let _ = fs::remove_dir_all(&root);
                 let mut algo = config().build().unwrap();

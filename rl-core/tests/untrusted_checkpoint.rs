@@ -106,7 +106,8 @@ fn links_devices_and_fifos_are_refused_quickly() {
     let outside = root.join("outside");
     fs::create_dir_all(&outside).unwrap();
     fs::write(outside.join("w.bin"), b"payload").unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    type Make<'a> = Box<dyn Fn(&Path) + 'a>;
+    let cases: Vec<(&str, Make)> = vec![
         (
             "file link",
             Box::new(|d: &Path| symlink(outside.join("w.bin"), d.join("w.bin")).unwrap()),

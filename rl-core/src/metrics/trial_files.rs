@@ -176,7 +176,7 @@ impl<R: BufRead> CsvRecords<R> {
             if !complete {
                 return Ok(None);
             }
-            if raw.matches('"').count() % 2 == 0 {
+            if raw.matches('"').count().is_multiple_of(2) {
                 break;
             }
         }
