@@ -30,24 +30,7 @@ pub trait EnvToModule: Named + ConnectorState + CloneEnvToModule + Send + Sync {
     ) -> Result<(), ConnectorError>;
 }
 
-/// Copies a [`EnvToModule`] behind its box, so that pipelines clone without fail. Implemented
-/// for every `Clone` connector: derive `Clone` and there is nothing to write.
-pub trait CloneEnvToModule {
-    /// A boxed copy of this connector.
-    fn clone_box(&self) -> Box<dyn EnvToModule>;
-}
-
-impl<T: EnvToModule + Clone + 'static> CloneEnvToModule for T {
-    fn clone_box(&self) -> Box<dyn EnvToModule> {
-        Box::new(self.clone())
-    }
-}
-
-impl Clone for Box<dyn EnvToModule> {
-    fn clone(&self) -> Self {
-        self.clone_box()
-    }
-}
+super::pipeline::connector_clone!(EnvToModule, CloneEnvToModule);
 
 impl Pipeline<dyn EnvToModule> {
     /// Runs every connector in order.

@@ -34,24 +34,7 @@ pub trait ModuleToEnv: Named + ConnectorState + CloneModuleToEnv + Send + Sync {
     ) -> Result<(), ConnectorError>;
 }
 
-/// Copies a [`ModuleToEnv`] behind its box, so that pipelines clone without fail. Implemented
-/// for every `Clone` connector: derive `Clone` and there is nothing to write.
-pub trait CloneModuleToEnv {
-    /// A boxed copy of this connector.
-    fn clone_box(&self) -> Box<dyn ModuleToEnv>;
-}
-
-impl<T: ModuleToEnv + Clone + 'static> CloneModuleToEnv for T {
-    fn clone_box(&self) -> Box<dyn ModuleToEnv> {
-        Box::new(self.clone())
-    }
-}
-
-impl Clone for Box<dyn ModuleToEnv> {
-    fn clone(&self) -> Self {
-        self.clone_box()
-    }
-}
+super::pipeline::connector_clone!(ModuleToEnv, CloneModuleToEnv);
 
 impl Pipeline<dyn ModuleToEnv> {
     /// Runs every connector in order.

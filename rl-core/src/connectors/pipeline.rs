@@ -214,6 +214,35 @@ where
     }
 }
 
+/// Declares the `Clone…` supertrait of a connector kind (`CloneEnvToModule`, …), its
+/// blanket implementation for every `Clone` connector, and `Clone` for the boxed kind.
+macro_rules! connector_clone {
+    ($kind:ident, $clone:ident) => {
+        #[doc = concat!(
+            "Copies a [`", stringify!($kind), "`] behind its box, so that pipelines clone ",
+            "without fail. Implemented for every `Clone` connector: derive `Clone` and there ",
+            "is nothing to write."
+        )]
+        pub trait $clone {
+            /// A boxed copy of this connector.
+            fn clone_box(&self) -> Box<dyn $kind>;
+        }
+
+        impl<T: $kind + Clone + 'static> $clone for T {
+            fn clone_box(&self) -> Box<dyn $kind> {
+                Box::new(self.clone())
+            }
+        }
+
+        impl Clone for Box<dyn $kind> {
+            fn clone(&self) -> Self {
+                self.clone_box()
+            }
+        }
+    };
+}
+pub(crate) use connector_clone;
+
 impl<C: ?Sized> Clone for Pipeline<C>
 where
     Box<C>: Clone,

@@ -46,24 +46,7 @@ pub trait LearnerConnector: Named + ConnectorState + CloneLearnerConnector + Sen
     ) -> Result<(), ConnectorError>;
 }
 
-/// Copies a [`LearnerConnector`] behind its box, so that pipelines clone without fail. Implemented
-/// for every `Clone` connector: derive `Clone` and there is nothing to write.
-pub trait CloneLearnerConnector {
-    /// A boxed copy of this connector.
-    fn clone_box(&self) -> Box<dyn LearnerConnector>;
-}
-
-impl<T: LearnerConnector + Clone + 'static> CloneLearnerConnector for T {
-    fn clone_box(&self) -> Box<dyn LearnerConnector> {
-        Box::new(self.clone())
-    }
-}
-
-impl Clone for Box<dyn LearnerConnector> {
-    fn clone(&self) -> Self {
-        self.clone_box()
-    }
-}
+crate::connectors::pipeline::connector_clone!(LearnerConnector, CloneLearnerConnector);
 
 impl Pipeline<dyn LearnerConnector> {
     /// Runs every connector in order.
