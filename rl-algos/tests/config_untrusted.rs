@@ -81,8 +81,16 @@ fn sizes_are_bounded() {
     assert!(err.contains("fcnet_hiddens"), "{err}");
 }
 
+/// 10,000 cases in the suite; `RL_PROPTEST_CASES=N` runs a longer campaign.
+fn cases() -> u32 {
+    std::env::var("RL_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// Arbitrary JSON and TOML text (mutations of a real config among them) gives a config
     /// or an error, never a panic; a parsed config validates or errors, never panics.

@@ -83,8 +83,16 @@ type Setup = (
     std::cell::RefCell<PPO>,
 );
 
+/// 10,000 cases in the suite; `RL_PROPTEST_CASES=N` runs a longer campaign.
+fn cases() -> u32 {
+    std::env::var("RL_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn tampered_and_resigned_checkpoints_never_panic(

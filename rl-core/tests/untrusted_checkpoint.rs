@@ -217,8 +217,16 @@ fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8)], cut: usize, extra: &[u8]) -
     bytes
 }
 
+/// 10,000 cases in the suite; `RL_PROPTEST_CASES=N` runs a longer campaign.
+fn cases() -> u32 {
+    std::env::var("RL_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// Random mutations of a real safetensors file (and random bytes) decode or error,
     /// never panic; what decodes is self-consistent.
@@ -242,7 +250,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// A checkpoint directory whose metadata and data files are mutated at random (the
     /// metadata then recording the mutated files' true checksums, so that parsing is

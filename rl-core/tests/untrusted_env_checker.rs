@@ -6,8 +6,16 @@ use proptest::prelude::*;
 use rl_core::env::check_env;
 use rl_core::testing::scripted_env::ScriptedEnv;
 
+/// 10,000 cases in the suite; `RL_PROPTEST_CASES=N` runs a longer campaign.
+fn cases() -> u32 {
+    std::env::var("RL_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn the_checker_survives_any_env(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
