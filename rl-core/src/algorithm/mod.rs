@@ -11,8 +11,8 @@ pub mod logic;
 pub mod registry;
 
 pub use config::{
-    get_by_key, set_by_key, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength,
-    ModelConfig,
+    check_finite, get_by_key, set_by_key, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit,
+    FragmentLength, ModelConfig,
 };
 pub use counters::Counters;
 pub use driver::{Driver, StepContext, DEFAULT_MODULE_ID};

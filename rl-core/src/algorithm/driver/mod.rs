@@ -179,13 +179,25 @@ impl<L: AlgorithmLogic> Driver<L> {
     /// Writes Tune's trial files (`params.json`, `result.json`, `progress.csv`) into `dir`
     /// from now on, and keeps periodic and end-of-run checkpoints there; returns the
     /// directory.
+    ///
+    /// A fresh algorithm starts fresh files. One restored from a checkpoint (it has
+    /// completed iterations) continues the files already in `dir`: the rows up to its
+    /// iteration are kept, later ones (written after that checkpoint, before the run
+    /// stopped) are dropped, columns are merged — so nothing is lost and nothing is listed
+    /// twice.
     pub fn log_to(&mut self, dir: impl AsRef<Path>) -> Result<PathBuf, AlgorithmError> {
         let dir = dir.as_ref();
         let params = serde_json::to_value(&self.config).map_err(|e| AlgorithmError::Io {
             context: "serializing the config".into(),
             source: e.into(),
         })?;
-        let writer = TrialWriter::create(dir, &params).map_err(|source| AlgorithmError::Io {
+        let iteration = self.counters.training_iteration;
+        let writer = if iteration > 0 {
+            TrialWriter::resume(dir, &params, iteration as u64)
+        } else {
+            TrialWriter::create(dir, &params)
+        }
+        .map_err(|source| AlgorithmError::Io {
             context: format!("creating trial files in {}", dir.display()),
             source,
         })?;
@@ -237,6 +249,7 @@ impl<L: AlgorithmLogic> Driver<L> {
         let mut result = ResultDict::new();
 
         // Sampling.
+        crate::metrics::fault_tolerance_keys(&mut result, &self.runners);
         evaluation::episode_keys(&mut result, "env_runners", &self.window);
         put(
             &mut result,
