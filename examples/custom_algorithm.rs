@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rl::core::algorithm::checkpoint::{self as ckpt, CheckpointReader, CheckpointWriter};
 use rl::core::algorithm::{build_algorithm, driver::seeded_rng, register_algorithm, Driver};
 use rl::core::algorithm::{AlgoConfig, AlgorithmConfig, AlgorithmError, AlgorithmLogic};
@@ -15,14 +14,15 @@ use rl::core::connectors::Pipeline;
 use rl::core::learner::{Learner, LearnerError, Loss, ModuleLearner, TrainBatch};
 use rl::core::metrics::get_path;
 use rl::core::module::{ModuleError, RLModule, ValueFunctionAPI};
+use rl::ndarray::{Array1, Array2, ArrayView2, Axis};
 use rl::nn::{ActionDistKind::Categorical, ActionDistribution, Adam, Mlp, ParamStore, Tape};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use rl::serde::{Deserialize, Serialize};
+use rl::serde_json::{json, Value};
 
 // ---- 1. The config: the shared settings (flattened: RLlib's flat keys) plus A2C's own.
 /// A2C's settings. It takes one gradient step per train batch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(crate = "rl::serde", default)]
 pub struct A2CConfig {
     /// `env`, `lr`, `gamma`, `train_batch_size`, `grad_clip`, evaluation, checkpoints, …
     #[serde(flatten)]
@@ -229,7 +229,7 @@ pub fn run(flags: impl IntoIterator<Item = String>) -> Result<(), Box<dyn std::e
         "evaluation_interval": 5, "seed": seed, "checkpoint_at_end": at_end,
     });
     let mut algo = build_algorithm("A2C", &config)?;
-    algo.log_to(out.as_ref())?;
+    rl::logger::log_to(algo.as_mut(), &out)?; // Tune's trial files and a TensorBoard file
     for i in 1..=iterations {
         let r = algo.train()?;
         let num = |k: &str| get_path(&r, k).and_then(Value::as_f64).unwrap_or(f64::NAN);

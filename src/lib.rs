@@ -18,6 +18,15 @@ pub use rl_core as core;
 pub use rl_envs as envs;
 pub use rl_nn as nn;
 
+// The crates in our signatures, so that a user's crate (and `examples/custom_algorithm.rs`)
+// uses the same versions without dependencies of its own.
+#[doc(no_inline)]
+pub use ndarray;
+#[doc(no_inline)]
+pub use serde;
+#[doc(no_inline)]
+pub use serde_json;
+
 pub mod logger;
 #[cfg(feature = "plot")]
 pub mod plot;

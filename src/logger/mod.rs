@@ -10,21 +10,23 @@ pub mod event;
 pub mod tensorboard;
 pub mod tfrecord;
 
-use std::io;
+use std::path::{Path, PathBuf};
 
-use rl_core::metrics::{ResultDict, TrialWriter};
+use rl_core::algorithm::{Algorithm, AlgorithmError};
 
+#[doc(inline)]
+pub use rl_core::metrics::ResultLogger;
 pub use tensorboard::{tune_scalars, tune_step, TensorBoardLogger};
 
-/// Receives every result of a run, in order (Tune's `LoggerCallback.log_trial_result`).
-pub trait ResultLogger {
-    /// Records one iteration's result.
-    fn on_result(&mut self, result: &ResultDict) -> io::Result<()>;
-}
-
-impl ResultLogger for TrialWriter {
-    /// Appends the result to `result.json` and `progress.csv`.
-    fn on_result(&mut self, result: &ResultDict) -> io::Result<()> {
-        self.write(result)
-    }
+/// Makes `dir` the run's output directory with everything a run writes there: Tune's trial
+/// files (`params.json`, `result.json`, `progress.csv`, through
+/// [`Algorithm::log_to`]) and a TensorBoard event file with Tune's tags. Returns `dir`.
+pub fn log_to(algo: &mut dyn Algorithm, dir: impl AsRef<Path>) -> Result<PathBuf, AlgorithmError> {
+    let dir = algo.log_to(dir.as_ref())?;
+    let tb = TensorBoardLogger::create(&dir).map_err(|source| AlgorithmError::Io {
+        context: format!("creating a TensorBoard event file in {}", dir.display()),
+        source,
+    })?;
+    algo.add_logger(Box::new(tb));
+    Ok(dir)
 }

@@ -9,7 +9,7 @@
 //! ([`best_trial`]) drawn thicker, with its band.
 //!
 //! No system libraries: text is drawn with an embedded DejaVu Sans
-//! (`assets/fonts/`, its licence beside it) through plotters' `ab_glyph` backend, and PNGs
+//! (`src/plot/fonts/`, its licence beside it) through plotters' `ab_glyph` backend, and PNGs
 //! are encoded by the pure-Rust `png` crate. Behind the default-on `plot` feature.
 
 mod draw;
@@ -30,7 +30,7 @@ pub use figure::{best_trial, run_figure, sweep_figure, Figure, Mode, DEFAULT_MET
 /// The file name (without extension) of the plots.
 pub const FILE_STEM: &str = "learning_curves";
 
-static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+static DEJAVU_SANS: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 
 /// Why plots could not be made.
 #[derive(Debug, Error)]

@@ -11,7 +11,7 @@
 use rl_nn::{clip_grad_norm, Adam, Grads, ParamStore, Tape, Var};
 use serde_json::Value;
 
-use super::{Learner, LearnerError, TrainBatch, UpdateReport};
+use super::{check_finite_update, Learner, LearnerError, TrainBatch, UpdateReport};
 use crate::connectors::{LearnerConnector, Pipeline};
 use crate::episode::Episode;
 use crate::metrics::float;
@@ -103,8 +103,9 @@ impl<M: RLModule> ModuleLearner<M> {
     /// One gradient step on `batch`: `loss` records the loss on the (reset) tape from the
     /// module and the batch ([`Loss`]); then backward, clipping and an Adam step. The report
     /// holds the loss's named values, `gradients_default_optimizer_global_norm` (before
-    /// clipping, as RLlib) and the batch's rows as the steps trained. When `loss` fails,
-    /// nothing changes.
+    /// clipping, as RLlib) and the batch's rows as the steps trained. When `loss` fails, or
+    /// the loss or a gradient is NaN or infinite (the learner guard,
+    /// [`LearnerError::NonFinite`], checked before the optimizer step), nothing changes.
     pub fn update(
         &mut self,
         batch: &TrainBatch,
@@ -126,6 +127,7 @@ impl<M: RLModule> ModuleLearner<M> {
         }
         self.grads.zero();
         self.tape.backward(total, &mut self.grads);
+        check_finite_update(self.tape.scalar(total), &self.grads, self.module.params(), 0)?;
         let norm = match self.grad_clip {
             Some(max_norm) => clip_grad_norm(&mut self.grads, max_norm),
             None => self.grads.global_norm(),
@@ -331,6 +333,26 @@ mod tests {
         assert!(learner.update(&batch(), failing).is_err());
         assert_eq!(learner.get_weights(), before);
         assert_eq!(learner.optimizer().step, 0);
+    }
+
+    #[test]
+    fn a_non_finite_loss_or_gradient_is_refused_before_the_step_and_changes_nothing() {
+        let module = TinyModule::new(2, vec![4], 5);
+        let mut learner = ModuleLearner::new(module, Pipeline::default(), Adam::new(0.1), None);
+        learner.update(&batch(), squared_logits).unwrap();
+        let (weights, moments) = (learner.get_weights(), learner.optimizer().m.clone());
+        let mut bad = batch();
+        bad.obs[[1, 0]] = f32::INFINITY;
+        let e = learner.update(&bad, squared_logits).unwrap_err();
+        assert!(
+            matches!(&e, LearnerError::NonFinite { tensor, minibatch: 0, .. } if tensor == "loss total_loss"),
+            "{e}"
+        );
+        assert_eq!(learner.get_weights(), weights);
+        assert_eq!(learner.optimizer().m, moments);
+        assert_eq!(learner.optimizer().step, 1);
+        learner.update(&batch(), squared_logits).unwrap();
+        assert_eq!(learner.optimizer().step, 2, "the learner trains on after a refusal");
     }
 
     #[test]

@@ -5,13 +5,13 @@
 //! second there).
 
 #[allow(dead_code)]
-#[path = "../examples/custom_algorithm.rs"]
+#[path = "../../examples/custom_algorithm.rs"]
 mod custom_algorithm;
 
 use std::path::{Path, PathBuf};
 
 use custom_algorithm::{run, A2CLogic};
-use rl::core::algorithm::{algorithm_from_checkpoint, Algorithm, Driver, InferencePolicy};
+use rl::core::algorithm::{algorithm_from_checkpoint, Driver, InferencePolicy};
 use rl::core::env::Value as EnvValue;
 use serde_json::{json, Value};
 
@@ -88,6 +88,11 @@ fn trial_files_hold_rllib_keys_and_checkpoints_resume_bit_for_bit() {
         (&params["env"], &params["lambda_"], &params["seed"]),
         (&json!("CartPole-v1"), &json!(0.95), &json!(3))
     );
+    let tensorboard = std::fs::read_dir(&saved).unwrap().any(|f| {
+        let name = f.unwrap().file_name();
+        name.to_string_lossy().starts_with("events.out.tfevents.")
+    });
+    assert!(tensorboard, "a TensorBoard event file beside the trial files");
     let csv = std::fs::read_to_string(saved.join("progress.csv")).unwrap();
     assert_eq!(csv.lines().count(), 6, "a header and one row per iteration");
     let r = &results(&saved)[4];
