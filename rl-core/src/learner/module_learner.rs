@@ -341,16 +341,20 @@ mod tests {
         let mut learner = ModuleLearner::new(module, Pipeline::default(), Adam::new(0.1), None);
         learner.update(&batch(), squared_logits).unwrap();
         let (weights, moments) = (learner.get_weights(), learner.optimizer().m.clone());
-        let mut bad = batch();
-        bad.obs[[1, 0]] = f32::INFINITY;
-        let e = learner.update(&bad, squared_logits).unwrap_err();
-        assert!(
-            matches!(&e, LearnerError::NonFinite { tensor, minibatch: 0, .. } if tensor == "loss total_loss"),
-            "{e}"
-        );
-        assert_eq!(learner.get_weights(), weights);
-        assert_eq!(learner.optimizer().m, moments);
-        assert_eq!(learner.optimizer().step, 1);
+        // A NaN observation makes the loss NaN; an infinite one saturates tanh (a finite
+        // loss) but makes a gradient NaN (∞ · 0).
+        for (x, what) in [(f32::NAN, "loss total_loss"), (f32::INFINITY, "gradient of net.0.")] {
+            let mut bad = batch();
+            bad.obs[[1, 0]] = x;
+            let e = learner.update(&bad, squared_logits).unwrap_err();
+            assert!(
+                matches!(&e, LearnerError::NonFinite { tensor, minibatch: 0, .. } if tensor.starts_with(what)),
+                "{e}"
+            );
+            assert_eq!(learner.get_weights(), weights);
+            assert_eq!(learner.optimizer().m, moments);
+            assert_eq!(learner.optimizer().step, 1);
+        }
         learner.update(&batch(), squared_logits).unwrap();
         assert_eq!(learner.optimizer().step, 2, "the learner trains on after a refusal");
     }
