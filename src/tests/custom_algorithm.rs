@@ -92,7 +92,10 @@ fn trial_files_hold_rllib_keys_and_checkpoints_resume_bit_for_bit() {
         let name = f.unwrap().file_name();
         name.to_string_lossy().starts_with("events.out.tfevents.")
     });
-    assert!(tensorboard, "a TensorBoard event file beside the trial files");
+    assert!(
+        tensorboard,
+        "a TensorBoard event file beside the trial files"
+    );
     let csv = std::fs::read_to_string(saved.join("progress.csv")).unwrap();
     assert_eq!(csv.lines().count(), 6, "a header and one row per iteration");
     let r = &results(&saved)[4];
@@ -206,5 +209,7 @@ fn the_walkthrough_quotes_the_example_verbatim() {
     // The check can fail: a quote with a line changed is not found.
     let mut changed = runs[0].clone();
     changed[0].push('x');
-    assert!(!example.windows(changed.len()).any(|w| w == changed.as_slice()));
+    assert!(!example
+        .windows(changed.len())
+        .any(|w| w == changed.as_slice()));
 }

@@ -127,7 +127,12 @@ impl<M: RLModule> ModuleLearner<M> {
         }
         self.grads.zero();
         self.tape.backward(total, &mut self.grads);
-        check_finite_update(self.tape.scalar(total), &self.grads, self.module.params(), 0)?;
+        check_finite_update(
+            self.tape.scalar(total),
+            &self.grads,
+            self.module.params(),
+            0,
+        )?;
         let norm = match self.grad_clip {
             Some(max_norm) => clip_grad_norm(&mut self.grads, max_norm),
             None => self.grads.global_norm(),
@@ -343,7 +348,10 @@ mod tests {
         let (weights, moments) = (learner.get_weights(), learner.optimizer().m.clone());
         // A NaN observation makes the loss NaN; an infinite one saturates tanh (a finite
         // loss) but makes a gradient NaN (∞ · 0).
-        for (x, what) in [(f32::NAN, "loss total_loss"), (f32::INFINITY, "gradient of net.0.")] {
+        for (x, what) in [
+            (f32::NAN, "loss total_loss"),
+            (f32::INFINITY, "gradient of net.0."),
+        ] {
             let mut bad = batch();
             bad.obs[[1, 0]] = x;
             let e = learner.update(&bad, squared_logits).unwrap_err();
@@ -356,7 +364,11 @@ mod tests {
             assert_eq!(learner.optimizer().step, 1);
         }
         learner.update(&batch(), squared_logits).unwrap();
-        assert_eq!(learner.optimizer().step, 2, "the learner trains on after a refusal");
+        assert_eq!(
+            learner.optimizer().step,
+            2,
+            "the learner trains on after a refusal"
+        );
     }
 
     #[test]
