@@ -296,7 +296,7 @@ mod fault {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::fs;
 
@@ -307,6 +307,11 @@ mod tests {
     }
 
     fn meta() -> Metadata {
+        meta_with(Space::Discrete { n: 3, start: 0 })
+    }
+
+    /// A checkpoint's metadata for a test algorithm with these observations and two actions.
+    pub(crate) fn meta_with(observation_space: Space) -> Metadata {
         Metadata {
             format_version: FORMAT_VERSION,
             framework: FRAMEWORK.into(),
@@ -314,7 +319,7 @@ mod tests {
             checkpoint_type: "Algorithm".into(),
             algorithm: "Test".into(),
             modules: BTreeMap::new(),
-            observation_space: Space::Discrete { n: 3, start: 0 },
+            observation_space,
             action_space: Space::Discrete { n: 2, start: 0 },
             training_iteration: 0,
             files: BTreeMap::new(),

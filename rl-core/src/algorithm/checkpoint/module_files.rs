@@ -112,13 +112,12 @@ pub fn read_module_learner<M: RLModule>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::path::PathBuf;
 
     use ndarray::array;
 
     use super::*;
-    use crate::algorithm::checkpoint::{Metadata, FORMAT_VERSION, FRAMEWORK, FRAMEWORK_VERSION};
+    use crate::algorithm::checkpoint::Metadata;
     use crate::connectors::Pipeline;
     use crate::env::Space;
     use crate::learner::module_learner::test_support::TinyModule;
@@ -131,18 +130,9 @@ mod tests {
     }
 
     fn meta() -> Metadata {
-        Metadata {
-            format_version: FORMAT_VERSION,
-            framework: FRAMEWORK.into(),
-            framework_version: FRAMEWORK_VERSION.into(),
-            checkpoint_type: "Algorithm".into(),
-            algorithm: "Test".into(),
-            modules: BTreeMap::new(),
-            observation_space: Space::box_uniform(-1.0, 1.0, vec![2]).unwrap(),
-            action_space: Space::Discrete { n: 2, start: 0 },
-            training_iteration: 0,
-            files: BTreeMap::new(),
-        }
+        crate::algorithm::checkpoint::tests::meta_with(
+            Space::box_uniform(-1.0, 1.0, vec![2]).unwrap(),
+        )
     }
 
     fn learner(hidden: Vec<usize>, seed: u64) -> ModuleLearner<TinyModule> {
