@@ -230,9 +230,7 @@ fn remove_if_present(dir: &Path) -> std::io::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    let report = parse_args()
-        .map_err(Into::into)
-        .and_then(|args| run(&args));
+    let report = parse_args().map_err(Into::into).and_then(|args| run(&args));
     match report {
         Ok(report) => {
             println!("{report:#}");

@@ -201,7 +201,11 @@ fn create_new_numbered(dir: &Path, base: &str) -> io::Result<(PathBuf, File)> {
     }
     Err(io::Error::new(
         io::ErrorKind::AlreadyExists,
-        format!("{base} and {base}.1 … {base}.{} all exist in {}; remove old event files", u32::MAX, dir.display()),
+        format!(
+            "{base} and {base}.1 … {base}.{} all exist in {}; remove old event files",
+            u32::MAX,
+            dir.display()
+        ),
     ))
 }
 

@@ -54,16 +54,18 @@ fn tiny_soak_reports_every_field() {
         }
     }
     let dir = std::env::temp_dir().join(format!("rl-soak-{}", std::process::id()));
-    assert!(!dir.exists(), "temporary checkpoints left in {}", dir.display());
+    assert!(
+        !dir.exists(),
+        "temporary checkpoints left in {}",
+        dir.display()
+    );
 }
 
 #[test]
 fn rss_slope_is_least_squares_after_warmup() {
     // Warm-up (below 10% of 10M steps) grows fast; afterwards RSS grows 2,000 bytes per
     // million steps, with ±100 bytes of alternating noise that least squares averages out.
-    let sample = |steps: u64, rss: f64, fds: u64| {
-        json!({"env_steps": steps, "rss_bytes": rss, "open_fds": fds, "threads": 3})
-    };
+    let sample = |steps: u64, rss: f64, fds: u64| json!({"env_steps": steps, "rss_bytes": rss, "open_fds": fds, "threads": 3});
     let mut samples = vec![sample(0, 1e6, 5), sample(500_000, 5e7, 9)];
     for k in 1..=10u64 {
         let noise = if k % 2 == 0 { 100.0 } else { -100.0 };
@@ -82,12 +84,18 @@ fn rss_slope_is_least_squares_after_warmup() {
     assert!((slope - (2000.0 + cov / var)).abs() < 1e-6, "{summary}");
     assert_eq!(summary["rss_samples_in_slope"], json!(10));
     assert_eq!(num(&summary, "rss_bytes_start"), 1e6);
-    assert_eq!(num(&summary, "rss_bytes_after_warmup"), 6e7 + 2000.0 - 100.0);
+    assert_eq!(
+        num(&summary, "rss_bytes_after_warmup"),
+        6e7 + 2000.0 - 100.0
+    );
     assert_eq!(num(&summary, "rss_bytes_end"), 6e7 + 20000.0 + 100.0);
     assert_eq!(summary["open_fds"], json!({"min": 5.0, "max": 9.0}));
     // With RSS unavailable (not Linux), the figures say so instead of failing.
     let blind = vec![json!({"env_steps": 0, "rss_bytes": null, "open_fds": null})];
     let summary = soak::summarize(&blind, 10);
-    assert_eq!(summary["rss_slope_bytes_per_million_env_steps"], "unavailable");
+    assert_eq!(
+        summary["rss_slope_bytes_per_million_env_steps"],
+        "unavailable"
+    );
     assert_eq!(summary["open_fds"], "unavailable");
 }
