@@ -66,21 +66,17 @@ fn rss_slope_is_least_squares_after_warmup() {
     // Warm-up (below 10% of 10M steps) grows fast; afterwards RSS grows 2,000 bytes per
     // million steps, with ±100 bytes of alternating noise that least squares averages out.
     let sample = |steps: u64, rss: f64, fds: u64| json!({"env_steps": steps, "rss_bytes": rss, "open_fds": fds, "threads": 3});
+    let noise = |k: u64| if k.is_multiple_of(2) { 100.0 } else { -100.0 };
     let mut samples = vec![sample(0, 1e6, 5), sample(500_000, 5e7, 9)];
     for k in 1..=10u64 {
-        let noise = if k % 2 == 0 { 100.0 } else { -100.0 };
-        samples.push(sample(k * 1_000_000, 6e7 + 2000.0 * k as f64 + noise, 6));
+        samples.push(sample(k * 1_000_000, 6e7 + 2000.0 * k as f64 + noise(k), 6));
     }
     let summary = soak::summarize(&samples, 10_000_000);
     let slope = num(&summary, "rss_slope_bytes_per_million_env_steps");
     // Exact least squares of the noisy line: 2000 + (the noise's covariance with k) / var(k).
-    let ks: Vec<f64> = (1..=10).map(f64::from).collect();
     let mk = 5.5;
-    let cov: f64 = ks
-        .iter()
-        .map(|&k| (k - mk) * if k as u64 % 2 == 0 { 100.0 } else { -100.0 })
-        .sum();
-    let var: f64 = ks.iter().map(|&k| (k - mk).powi(2)).sum();
+    let cov: f64 = (1..=10u64).map(|k| (k as f64 - mk) * noise(k)).sum();
+    let var: f64 = (1..=10u64).map(|k| (k as f64 - mk).powi(2)).sum();
     assert!((slope - (2000.0 + cov / var)).abs() < 1e-6, "{summary}");
     assert_eq!(summary["rss_samples_in_slope"], json!(10));
     assert_eq!(num(&summary, "rss_bytes_start"), 1e6);
