@@ -100,6 +100,8 @@ impl Linear {
         let rows = x.nrows();
         resize(out, rows, self.out_features);
         let xs = x.as_standard_layout();
+        // Invariant: `xs` and `out` were just made standard layout; parameters are stored in
+        // it (`ParamStore::add`).
         kernels::linear_forward(
             xs.as_slice().expect("standard layout"),
             store.get(self.weight).as_slice().expect("contiguous"),
@@ -119,6 +121,7 @@ pub(crate) fn resize(a: &mut Array2<f32>, rows: usize, cols: usize) {
         let (mut v, _) = std::mem::take(a).into_raw_vec_and_offset();
         v.clear();
         v.resize(rows * cols, 0.0);
+        // Invariant: `v` was just resized to `rows * cols`.
         *a = Array2::from_shape_vec((rows, cols), v).expect("sizes agree");
     }
 }
@@ -286,6 +289,7 @@ impl Mlp {
                 Some(s) => l.forward_array(store, s.view(), dst),
             }
             if self.activated(k) {
+                // Invariant: `forward_array` leaves `dst` in standard layout (`resize`).
                 self.activation
                     .apply_slice(dst.as_slice_mut().expect("contiguous"));
             }

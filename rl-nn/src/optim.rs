@@ -120,6 +120,8 @@ impl Adam {
             .zip(grads.values())
             .zip(self.m.iter_mut().zip(self.v.iter_mut()))
         {
+            // Invariant: parameters, gradients and moments are built in standard layout
+            // (`ParamStore::add`, `Grads::new`, `zeros`) and keep it.
             let p = p.as_slice_mut().expect("contiguous");
             let g = g.as_slice().expect("contiguous");
             let m = m.as_slice_mut().expect("contiguous");
