@@ -220,3 +220,72 @@ fn unknown_or_unavailable_paths_are_errors() {
     }
     force_path(None).unwrap();
 }
+
+#[test]
+fn emulated_fma_is_the_fused_multiply_add() {
+    use super::simd::fma_emulated;
+    let same =
+        |got: f32, want: f32| got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan());
+    let check = |a: f32, b: f32, c: f32| {
+        let (got, want) = (fma_emulated(a, b, c), a.mul_add(b, c));
+        assert!(
+            same(got, want),
+            "fma({a:e}, {b:e}, {c:e}) = {got:e}, want {want:e}"
+        );
+    };
+    // Where rounding the f64 sum to f32 would round twice: a·b + c = 1 + 3·2⁻²⁴ − 2⁻⁷⁰.
+    let (a, b, c) = (
+        2f32.powi(-24) * (1.0 + 2f32.powi(-23)),
+        1.0 - 2f32.powi(-23),
+        1.0 + 2f32.powi(-23),
+    );
+    assert_ne!((a as f64 * b as f64 + c as f64) as f32, a.mul_add(b, c));
+    for s in [1.0f32, -1.0, 2f32.powi(-100), 2f32.powi(60)] {
+        check(a * s, b, c * s);
+        check(-a * s, b, -c * s);
+    }
+    let special = [
+        0.0f32,
+        -0.0,
+        1.0,
+        -1.0,
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+        1e-45,
+        -1e-45,
+        f32::MAX,
+        f32::MIN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        1e-30,
+        3.0e38,
+    ];
+    for &a in &special {
+        for &b in &special {
+            for &c in &special {
+                check(a, b, c);
+            }
+        }
+    }
+    // Random bit patterns, and values with few mantissa bits (near ties) and cancellation.
+    let mut s = 0x9E37_79B9u32;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        s
+    };
+    for _ in 0..2_000_000 {
+        let (x, y, z) = (next(), next(), next());
+        check(f32::from_bits(x), f32::from_bits(y), f32::from_bits(z));
+        let sparse = |v: u32| f32::from_bits(v & 0xC7F0_00FF | 0x3F00_0000);
+        let (a, b) = (sparse(x), sparse(y));
+        check(
+            a,
+            b,
+            -(a * b) * (1.0 + f32::from_bits(z & 0x807F_FFFF | 0x3300_0000)),
+        );
+        check(a, b, sparse(z));
+    }
+}

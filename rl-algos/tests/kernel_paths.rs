@@ -1,0 +1,126 @@
+//! Same config and seed ⇒ the same bytes on every CPU: a short PPO run (2 env runners,
+//! evaluation, products large enough to split over threads) on every rl-nn kernel path this
+//! CPU can run (plain Rust — what aarch64 and x86-64 without AVX2 run —, AVX2, AVX-512), and
+//! with 1 or 2 threads per product, gives byte-identical results (timings aside, as written
+//! to `result.json`) and byte-identical checkpoint state (weights, Adam, RNGs, envs).
+//!
+//! One test in this file: the kernel path is process-wide
+//! (`rl_nn::kernels::force_path`).
+
+use std::path::{Path, PathBuf};
+
+use rl_algos::{Algorithm, PPOConfig};
+use rl_core::algorithm::checkpoint::CheckpointReader;
+use rl_nn::kernels::{self, KernelPath};
+use serde_json::Value;
+
+fn config() -> PPOConfig {
+    PPOConfig::new()
+        .environment("CartPole-v1")
+        .env_runners(|r| r.num_env_runners(2).num_envs_per_env_runner(2))
+        .training(|t| {
+            // 512 × 64 × 64 products: above the size at which products use two threads.
+            t.train_batch_size(1024)
+                .minibatch_size(512)
+                .num_epochs(2)
+                .lr(1e-3)
+                .entropy_coeff(0.01)
+        })
+        .rl_module(|m| m.fcnet_hiddens(vec![64, 64]))
+        .evaluation(|e| e.evaluation_interval(Some(2)).evaluation_duration(3))
+        .debugging(Some(5))
+}
+
+/// Drops the keys that measure time.
+fn strip(v: &mut Value) {
+    if let Value::Object(map) = v {
+        map.retain(|k, _| {
+            !(k == "timers"
+                || k.starts_with("time_")
+                || k == "timestamp"
+                || k.ends_with("_throughput"))
+        });
+        map.values_mut().for_each(strip);
+    }
+}
+
+/// Checkpoint files that hold no time: all but `algorithm_state.json` (its counters include
+/// `time_total_s`) and `metadata.json` (their checksums).
+fn state_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let r = CheckpointReader::open(dir).unwrap();
+    r.metadata()
+        .files
+        .keys()
+        .filter(|k| k.as_str() != "algorithm_state.json")
+        .map(|k| (k.clone(), r.read(k).unwrap()))
+        .collect()
+}
+
+/// The results' bytes (one JSON line per iteration, as `result.json`) and the checkpoint's
+/// state files after 3 iterations.
+fn run(dir: &Path) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
+    let mut algo = config().build().unwrap();
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut r = Value::Object(algo.train().unwrap());
+        strip(&mut r);
+        serde_json::to_writer(&mut lines, &r).unwrap();
+        lines.push(b'\n');
+    }
+    let ckpt = algo.save_to_path(dir).unwrap();
+    (lines, state_files(&ckpt))
+}
+
+#[test]
+fn every_kernel_path_gives_the_same_results_and_checkpoint() {
+    let root: PathBuf =
+        std::env::temp_dir().join(format!("rl-kernel-paths-{}", std::process::id()));
+    let mut runs = Vec::new();
+    for path in kernels::available_paths() {
+        for threads in [1, 2] {
+            kernels::force_path(Some(path)).unwrap();
+            rl_nn::set_num_threads(threads);
+            let name = format!("{path}, {threads} thread(s)");
+            let out = run(&root.join(format!("{path}-{threads}")));
+            runs.push((name, out));
+        }
+    }
+    kernels::force_path(None).unwrap();
+    rl_nn::set_num_threads(1);
+    let _ = std::fs::remove_dir_all(&root);
+
+    let (first, (want_results, want_state)) = &runs[0];
+    assert!(want_results.len() > 1000 && want_state.len() >= 3);
+    for (name, (results, state)) in &runs[1..] {
+        let line = results
+            .split(|&b| b == b'\n')
+            .zip(want_results.split(|&b| b == b'\n'))
+            .position(|(a, b)| a != b);
+        assert!(
+            results == want_results,
+            "{name}: results differ from {first}'s (iteration {:?})",
+            line.map(|l| l + 1)
+        );
+        assert_eq!(state.len(), want_state.len());
+        for ((file, bytes), (want_file, want_bytes)) in state.iter().zip(want_state) {
+            assert_eq!(file, want_file);
+            assert!(
+                bytes == want_bytes,
+                "{name}: checkpoint file {file} differs from {first}'s"
+            );
+        }
+    }
+    println!(
+        "compared {}",
+        runs.iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if KernelPath::Avx2.is_available() {
+        assert!(
+            runs.len() >= 4,
+            "AVX2 and the plain-Rust path were both compared"
+        );
+    }
+}
