@@ -14,49 +14,33 @@ use super::simd::Simd;
 use super::simd::{Avx2, Avx512};
 use super::KernelPath;
 
-/// `y (rows × n_out) = x (rows × n_in) · wᵀ + bias` on `path`.
+/// A layer's operands (row-major, contiguous): `y (rows × n_out) = x (rows × n_in) · wᵀ +
+/// bias`.
+pub(crate) struct Layer<'a> {
+    pub x: *const f32,
+    pub w: *const f32,
+    pub bias: Option<&'a [f32]>,
+    pub y: *mut f32,
+    pub n_in: usize,
+    pub n_out: usize,
+}
+
+/// Computes `l` for `rows` rows on `path`.
 ///
 /// # Safety
-/// `path` must be available on this CPU; `x.len() ≥ rows·n_in`, `w.len() ≥ n_out·n_in`,
-/// `y.len() ≥ rows·n_out`, `bias` (if any) `≥ n_out`.
-pub(crate) unsafe fn linear(
-    path: KernelPath,
-    x: &[f32],
-    w: &[f32],
-    bias: Option<&[f32]>,
-    y: &mut [f32],
-    rows: usize,
-    n_in: usize,
-    n_out: usize,
-) {
-    let l = Layer {
-        x: x.as_ptr(),
-        w: w.as_ptr(),
-        bias,
-        y: y.as_mut_ptr(),
-        n_in,
-        n_out,
-    };
+/// `path` must be available on this CPU; `x` must hold `rows·n_in` values, `w` `n_out·n_in`,
+/// `y` `rows·n_out` (writable, not overlapping the others), `bias` (if any) `n_out`.
+pub(crate) unsafe fn linear(path: KernelPath, l: &Layer<'_>, rows: usize) {
     // SAFETY: forwarded from the caller.
     unsafe {
         match path {
             #[cfg(target_arch = "x86_64")]
-            KernelPath::Avx512 => linear_avx512(&l, rows),
+            KernelPath::Avx512 => linear_avx512(l, rows),
             #[cfg(target_arch = "x86_64")]
-            KernelPath::Avx2 => linear_avx2(&l, rows),
-            _ => linear_portable(&l, rows),
+            KernelPath::Avx2 => linear_avx2(l, rows),
+            _ => linear_portable(l, rows),
         }
     }
-}
-
-/// A layer's operands (row-major, contiguous).
-struct Layer<'a> {
-    x: *const f32,
-    w: *const f32,
-    bias: Option<&'a [f32]>,
-    y: *mut f32,
-    n_in: usize,
-    n_out: usize,
 }
 
 /// AVX-512: up to 8 rows × 2 outputs (16 registers of accumulators) per pass, so the

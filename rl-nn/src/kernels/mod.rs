@@ -250,8 +250,16 @@ fn linear_forward_on(
         assert!(b.len() >= n_out);
     }
     if n_in >= DOT_MIN_IN && (rows <= SMALL_BATCH || n_out <= NARROW_OUT) {
-        // SAFETY: the path is available; sizes checked above.
-        unsafe { dot::linear(path, x, w, bias, y, rows, n_in, n_out) };
+        let layer = dot::Layer {
+            x: x.as_ptr(),
+            w: w.as_ptr(),
+            bias,
+            y: y.as_mut_ptr(),
+            n_in,
+            n_out,
+        };
+        // SAFETY: the path is available; sizes checked above; y is a unique borrow.
+        unsafe { dot::linear(path, &layer, rows) };
         return;
     }
     // Chain order starting from the bias.

@@ -131,12 +131,16 @@ pub(crate) fn fma_emulated(a: f32, b: f32, c: f32) -> f32 {
     let s = p + c;
     let bp = s - p;
     let e = (p - (s - bp)) + (c - bp);
-    let bits = s.to_bits();
-    // Inexact (e ≠ 0; also false for NaN), finite, last bit even: one ulp toward e, i.e.
-    // up in magnitude when e has s's sign.
-    let nudge = e != 0.0 && s.abs() < f64::INFINITY && bits & 1 == 0;
-    let step = if (e > 0.0) == (s > 0.0) { 1 } else { u64::MAX };
-    f64::from_bits(bits.wrapping_add(if nudge { step } else { 0 })) as f32
+    // In integer arithmetic, so that no data-dependent branch is taken: when inexact
+    // (e ≠ 0), finite and with an even last bit, move one ulp toward e (up in magnitude
+    // when e has s's sign).
+    let (sb, eb) = (s.to_bits(), e.to_bits());
+    let inexact = u64::from(eb << 1 != 0);
+    let finite = u64::from((sb >> 52) & 0x7FF != 0x7FF);
+    let even = !sb & 1;
+    let toward = ((((sb ^ eb) >> 63) ^ 1) << 1).wrapping_sub(1); // +1, or −1 as u64
+    let nudge = (inexact & finite & even).wrapping_neg() & toward;
+    f64::from_bits(sb.wrapping_add(nudge)) as f32
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -40,8 +40,9 @@ fn dot_ref(x: &[f32], w: &[f32]) -> f32 {
     for (p, (&a, &b)) in x.iter().zip(w).enumerate() {
         acc[p % 16] = a.mul_add(b, acc[p % 16]);
     }
-    if x.len() % 16 != 0 {
-        for a in &mut acc[x.len() % 16..] {
+    let rem = x.len() % 16;
+    if rem > 0 {
+        for a in &mut acc[rem..] {
             *a = 0.0f32.mul_add(0.0, *a);
         }
     }
