@@ -7,9 +7,10 @@
 
 use ndarray::Array2;
 use rand::SeedableRng;
-use rl_nn::distributions::ActionDistKind;
 use rl_nn::kernels::{self, KernelPath};
-use rl_nn::{Activation, Adam, Grads, Init, Mlp, MlpConfig, ParamStore, Rng, Tape, Workspace};
+use rl_nn::{Adam, Grads, ParamStore, Rng, Tape, Workspace};
+
+mod common;
 
 /// Appends the bits of `xs` to `out`.
 fn push(out: &mut Vec<u32>, xs: impl IntoIterator<Item = f32>) {
@@ -21,16 +22,7 @@ fn fingerprint() -> Vec<u32> {
     let mut out = Vec::new();
     let mut rng = Rng::seed_from_u64(7);
     let mut store = ParamStore::new();
-    let enc = |out_dim| MlpConfig {
-        in_dim: 4,
-        hidden: vec![256, 256],
-        activation: Activation::Tanh,
-        output_dim: Some(out_dim),
-        hidden_init: Init::TorchDefault,
-        output_init: Init::TorchDefault,
-    };
-    let actor = Mlp::new(&mut store, "pi", &enc(2), &mut rng).unwrap();
-    let critic = Mlp::new(&mut store, "vf", &enc(1), &mut rng).unwrap();
+    let (actor, critic) = common::actor_critic(&mut store, &[256, 256], &mut rng);
 
     // Acting: the no-grad forwards at the batch sizes env runners use, and just past the
     // small-batch kernels.
@@ -49,33 +41,10 @@ fn fingerprint() -> Vec<u32> {
     let mut adam = Adam::new(3e-4);
     let mut tape = Tape::new();
     for rows in [128, 300] {
-        let obs = rl_nn::init::uniform(rows, 4, 2.0, &mut rng);
-        let actions = Array2::from_shape_fn((rows, 1), |(i, _)| (i % 2) as f32);
-        let prev = rl_nn::init::uniform(rows, 2, 0.5, &mut rng);
-        let adv = rl_nn::init::uniform(rows, 1, 2.0, &mut rng);
-        let targets = rl_nn::init::uniform(rows, 1, 5.0, &mut rng);
+        let batch = common::LossBatch::random(rows, &mut rng);
         tape.reset();
         grads.zero();
-        let x = tape.constant(obs.view());
-        let logits = actor.forward(&mut tape, &store, x);
-        let v = critic.forward(&mut tape, &store, x);
-        let k = ActionDistKind::Categorical;
-        let logp = k.logp_var(&mut tape, logits, actions.view()).unwrap();
-        let kl = k.kl_var(&mut tape, prev.view(), logits).unwrap();
-        let ent = k.entropy_var(&mut tape, logits).unwrap();
-        let ratio = tape.exp(logp);
-        let a = tape.constant(adv.view());
-        let surr = tape.mul(ratio, a);
-        let clipped = tape.clamp(ratio, 0.8, 1.2);
-        let surr2 = tape.mul(clipped, a);
-        let s = tape.minimum(surr, surr2);
-        let t = tape.constant(targets.view());
-        let e = tape.sub(v, t);
-        let e2 = tape.square(e);
-        let l = tape.sub(e2, s);
-        let l = tape.add(l, kl);
-        let l = tape.sub(l, ent);
-        let loss = tape.mean(l);
+        let (logits, loss) = common::ppo_shaped_loss(&mut tape, &store, (&actor, &critic), &batch);
         tape.backward(loss, &mut grads);
         push(&mut out, [tape.scalar(loss)]);
         push(&mut out, tape.value(logits).iter().copied());

@@ -110,54 +110,34 @@ struct Kernel {
 /// Packs a panel of a `B` stored transposed (`b.rs == 1`); see [`pack_panel`].
 type PackFn = unsafe fn(View, usize, usize, usize, usize, usize, &mut [f32]);
 
+/// A `MR × (NV · S::LANES)` tile running `tiles`.
+fn kernel<S: Simd, const MR: usize, const NV: usize>(tiles: TilesFn, pack_t: PackFn) -> Kernel {
+    Kernel {
+        mr: MR,
+        nr: NV * S::LANES,
+        tiles,
+        pack_t,
+    }
+}
+
 /// A path's kernels: the regular tile, and a wide one for products with at most its `mr`
-/// rows (a head's `dW = Gᵀ·H` has 1–4), where the regular tile would have too few
+/// rows (a head's `dW = Gᵀ·H` has 1–2), where the regular tile would have too few
 /// independent accumulators to hide the FMA latency.
 fn kernels(path: KernelPath) -> (Kernel, Kernel) {
     match path {
         #[cfg(target_arch = "x86_64")]
         KernelPath::Avx512 => (
-            Kernel {
-                mr: 12,
-                nr: 2 * Avx512::LANES,
-                tiles: tiles_avx512::<12, 2>,
-                pack_t: pack_t_avx2,
-            },
-            Kernel {
-                mr: 2,
-                nr: 8 * Avx512::LANES,
-                tiles: tiles_avx512::<2, 8>,
-                pack_t: pack_t_avx2,
-            },
+            kernel::<Avx512, 12, 2>(tiles_avx512::<12, 2>, pack_t_avx2),
+            kernel::<Avx512, 2, 8>(tiles_avx512::<2, 8>, pack_t_avx2),
         ),
         #[cfg(target_arch = "x86_64")]
         KernelPath::Avx2 => (
-            Kernel {
-                mr: 6,
-                nr: 2 * Avx2::LANES,
-                tiles: tiles_avx2::<6, 2>,
-                pack_t: pack_t_avx2,
-            },
-            Kernel {
-                mr: 2,
-                nr: 4 * Avx2::LANES,
-                tiles: tiles_avx2::<2, 4>,
-                pack_t: pack_t_avx2,
-            },
+            kernel::<Avx2, 6, 2>(tiles_avx2::<6, 2>, pack_t_avx2),
+            kernel::<Avx2, 2, 4>(tiles_avx2::<2, 4>, pack_t_avx2),
         ),
         _ => (
-            Kernel {
-                mr: 4,
-                nr: 2 * Portable::LANES,
-                tiles: tiles_portable::<4, 2>,
-                pack_t: pack_t_portable,
-            },
-            Kernel {
-                mr: 2,
-                nr: 4 * Portable::LANES,
-                tiles: tiles_portable::<2, 4>,
-                pack_t: pack_t_portable,
-            },
+            kernel::<Portable, 4, 2>(tiles_portable::<4, 2>, pack_t_portable),
+            kernel::<Portable, 2, 4>(tiles_portable::<2, 4>, pack_t_portable),
         ),
     }
 }
