@@ -108,7 +108,18 @@ struct Kernel {
 }
 
 /// Packs a panel of a `B` stored transposed (`b.rs == 1`); see [`pack_panel`].
-type PackFn = unsafe fn(View, usize, usize, usize, usize, usize, &mut [f32]);
+type PackFn = unsafe fn(&Panel, &mut [f32]);
+
+/// Rows `kb..kb + kc`, columns `j0..j0 + width` of `b`, to be packed `kc × nr` (row-major,
+/// columns `width..nr` zero).
+struct Panel {
+    b: View,
+    kb: usize,
+    kc: usize,
+    j0: usize,
+    width: usize,
+    nr: usize,
+}
 
 /// A `MR × (NV · S::LANES)` tile running `tiles`.
 fn kernel<S: Simd, const MR: usize, const NV: usize>(tiles: TilesFn, pack_t: PackFn) -> Kernel {
@@ -206,18 +217,16 @@ pub(crate) unsafe fn matmul(path: KernelPath, p: Product, threads: usize) {
         }
         for q in packed_from..panels {
             // SAFETY: B's block rows kb..kb + kc and the panel's columns are in bounds.
-            unsafe {
-                pack_panel(
-                    kern.pack_t,
-                    p.b,
-                    kb,
-                    kc,
-                    q * nr,
-                    nr.min(p.n - q * nr),
-                    nr,
-                    &mut pack[(q - packed_from) * kc * nr..][..kc * nr],
-                )
+            let panel = Panel {
+                b: p.b,
+                kb,
+                kc,
+                j0: q * nr,
+                width: nr.min(p.n - q * nr),
+                nr,
             };
+            let out = &mut pack[(q - packed_from) * kc * nr..][..kc * nr];
+            unsafe { pack_panel(kern.pack_t, &panel, out) };
         }
         let job = Job {
             p,
@@ -256,20 +265,17 @@ unsafe fn run_split(job: &Job, f: TilesFn, range: Range<usize>, parts: usize) {
     );
 }
 
-/// Copies rows `kb..kb + kc`, columns `j0..j0 + width` of `b` into `out` (`kc × nr`,
-/// row-major), zero-padding columns `width..nr`. A `B` stored transposed (`b.rs == 1`, as
-/// `Wᵀ` in a layer's forward) goes through the path's `pack_t`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn pack_panel(
-    pack_t: PackFn,
-    b: View,
-    kb: usize,
-    kc: usize,
-    j0: usize,
-    width: usize,
-    nr: usize,
-    out: &mut [f32],
-) {
+/// Copies `panel` into `out` (`kc × nr`). A `B` stored transposed (`b.rs == 1`, as `Wᵀ` in a
+/// layer's forward) goes through the path's `pack_t`.
+unsafe fn pack_panel(pack_t: PackFn, panel: &Panel, out: &mut [f32]) {
+    let &Panel {
+        b,
+        kb,
+        j0,
+        width,
+        nr,
+        ..
+    } = panel;
     if width < nr {
         out.fill(0.0);
     }
@@ -280,7 +286,7 @@ unsafe fn pack_panel(
             row[..width].copy_from_slice(src);
         }
     } else if b.rs == 1 {
-        unsafe { pack_t(b, kb, kc, j0, width, nr, out) };
+        unsafe { pack_t(panel, out) };
     } else {
         for (p, row) in out.chunks_exact_mut(nr).enumerate() {
             for (j, x) in row[..width].iter_mut().enumerate() {
@@ -291,15 +297,15 @@ unsafe fn pack_panel(
 }
 
 /// [`pack_panel`] of a transposed `B` (`b.rs == 1`): column `j` of the panel is contiguous.
-unsafe fn pack_t_portable(
-    b: View,
-    kb: usize,
-    kc: usize,
-    j0: usize,
-    width: usize,
-    nr: usize,
-    out: &mut [f32],
-) {
+unsafe fn pack_t_portable(panel: &Panel, out: &mut [f32]) {
+    let &Panel {
+        b,
+        kb,
+        kc,
+        j0,
+        width,
+        nr,
+    } = panel;
     for j in 0..width {
         // SAFETY: column j0 + j, rows kb..kb + kc are in bounds (caller).
         let col = unsafe { std::slice::from_raw_parts(b.ptr.add(kb + (j0 + j) * b.cs), kc) };
@@ -312,16 +318,16 @@ unsafe fn pack_t_portable(
 /// [`pack_t_portable`] with 8 × 8 in-register transposes (AVX).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn pack_t_avx2(
-    b: View,
-    kb: usize,
-    kc: usize,
-    j0: usize,
-    width: usize,
-    nr: usize,
-    out: &mut [f32],
-) {
+unsafe fn pack_t_avx2(panel: &Panel, out: &mut [f32]) {
     use std::arch::x86_64::*;
+    let &Panel {
+        b,
+        kb,
+        kc,
+        j0,
+        width,
+        nr,
+    } = panel;
     let (w8, k8) = (width / 8 * 8, kc / 8 * 8);
     assert!(out.len() >= kc * nr);
     let o = out.as_mut_ptr();
