@@ -45,4 +45,10 @@ pub enum NnError {
     /// A kernel path this CPU cannot run, or an unknown path name.
     #[error("kernel path: {0}")]
     Kernel(String),
+    /// A tape op got operands whose shapes do not fit (e.g. they do not broadcast). The
+    /// tape records the first such error and refuses to run backward ([`Tape::check`]).
+    ///
+    /// [`Tape::check`]: crate::Tape::check
+    #[error("tape: {0}")]
+    Shape(String),
 }
