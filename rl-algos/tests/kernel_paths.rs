@@ -71,6 +71,19 @@ fn run(dir: &Path) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
     (lines, state_files(&ckpt))
 }
 
+/// 64-bit FNV-1a over the results and every state file (name and bytes): fully specified,
+/// so the same on every platform.
+fn fnv1a(results: &[u8], state: &[(String, Vec<u8>)]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let files = state.iter().flat_map(|(f, b)| [f.as_bytes(), b.as_slice()]);
+    for bytes in std::iter::once(results).chain(files) {
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
 #[test]
 fn every_kernel_path_gives_the_same_results_and_checkpoint() {
     let root: PathBuf =
@@ -110,6 +123,12 @@ fn every_kernel_path_gives_the_same_results_and_checkpoint() {
             );
         }
     }
+    // Printed so that a run on another machine (`--nocapture`, e.g. an aarch64 build under
+    // qemu-user) can be compared with this one by eye: the same bytes give the same value.
+    println!(
+        "fingerprint of the run: {:016x}",
+        fnv1a(want_results, want_state)
+    );
     println!(
         "compared {}",
         runs.iter()
