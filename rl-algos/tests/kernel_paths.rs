@@ -10,9 +10,11 @@
 use std::path::{Path, PathBuf};
 
 use rl_algos::{Algorithm, PPOConfig};
-use rl_core::algorithm::checkpoint::CheckpointReader;
 use rl_nn::kernels::{self, KernelPath};
 use serde_json::Value;
+
+mod common;
+use common::{state_files, strip_timings};
 
 fn config() -> PPOConfig {
     PPOConfig::new()
@@ -31,31 +33,6 @@ fn config() -> PPOConfig {
         .debugging(Some(5))
 }
 
-/// Drops the keys that measure time.
-fn strip(v: &mut Value) {
-    if let Value::Object(map) = v {
-        map.retain(|k, _| {
-            !(k == "timers"
-                || k.starts_with("time_")
-                || k == "timestamp"
-                || k.ends_with("_throughput"))
-        });
-        map.values_mut().for_each(strip);
-    }
-}
-
-/// Checkpoint files that hold no time: all but `algorithm_state.json` (its counters include
-/// `time_total_s`) and `metadata.json` (their checksums).
-fn state_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let r = CheckpointReader::open(dir).unwrap();
-    r.metadata()
-        .files
-        .keys()
-        .filter(|k| k.as_str() != "algorithm_state.json")
-        .map(|k| (k.clone(), r.read(k).unwrap()))
-        .collect()
-}
-
 /// The results' bytes (one JSON line per iteration, as `result.json`) and the checkpoint's
 /// state files after 3 iterations.
 fn run(dir: &Path) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
@@ -63,7 +40,7 @@ fn run(dir: &Path) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
     let mut lines = Vec::new();
     for _ in 0..3 {
         let mut r = Value::Object(algo.train().unwrap());
-        strip(&mut r);
+        strip_timings(&mut r);
         serde_json::to_writer(&mut lines, &r).unwrap();
         lines.push(b'\n');
     }
