@@ -259,8 +259,8 @@ impl Mlp {
     }
 
     /// No-grad forward on plain arrays into `out` (resized as needed, allocation reused),
-    /// with intermediates in `ws`. After warm-up it allocates nothing. Batches of up to 4
-    /// rows use a mat-vec kernel, larger ones `gemm`.
+    /// with intermediates in `ws`. After warm-up it allocates nothing. Gives the same bits
+    /// as [`Mlp::forward`] on a tape (the same kernels).
     pub fn forward_array(
         &self,
         store: &ParamStore,
