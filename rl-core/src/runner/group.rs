@@ -1,4 +1,4 @@
-//! `EnvRunnerGroup`: `num_env_runners` env runners sampling on threads (0: in the driver),
+//! `EnvRunnerGroup`: `num_env_runners` env runners sampling in parallel (0: in the driver),
 //! results gathered in runner order so a run is deterministic whatever the thread timing.
 
 use crate::episode::Episode;
@@ -14,7 +14,7 @@ pub struct EnvRunnerGroup {
 }
 
 impl EnvRunnerGroup {
-    /// A group over these runners; `parallel` runs each on its own thread while sampling
+    /// A group over these runners; `parallel` samples them as parallel rayon tasks
     /// (RLlib's remote env runners), otherwise they sample in the calling thread.
     pub fn new(runners: Vec<EnvRunner>, parallel: bool) -> Self {
         EnvRunnerGroup { runners, parallel }
@@ -63,19 +63,19 @@ impl EnvRunnerGroup {
         if !self.parallel || self.runners.len() <= 1 {
             return self.runners.iter_mut().map(f).collect();
         }
-        let f = &f;
-        std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .runners
-                .iter_mut()
-                .map(|r| s.spawn(move || f(r)))
-                .collect();
-            handles
-                .into_iter()
-                .enumerate()
-                .map(|(i, h)| h.join().unwrap_or(Err(RunnerError::Panicked(i))))
-                .collect()
-        })
+        // Rayon tasks on the current pool (a sweep's shared pool, or the global one):
+        // runners never add threads beyond the pool's, and results keep runner order.
+        use rayon::prelude::*;
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        let outs: Vec<Result<T, RunnerError>> = self
+            .runners
+            .par_iter_mut()
+            .enumerate()
+            .map(|(i, r)| {
+                catch_unwind(AssertUnwindSafe(|| f(r))).unwrap_or(Err(RunnerError::Panicked(i)))
+            })
+            .collect();
+        outs.into_iter().collect()
     }
 
     /// Every runner collects `steps_per_env` steps per sub-env; outputs are concatenated

@@ -1,0 +1,501 @@
+//! Sweeps of tiny PPO configs (seconds each): results independent of concurrency and
+//! timing, failures retried from checkpoints, a sweep killed with SIGKILL and resumed
+//! ending as an uninterrupted one.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rl::algos::PPOConfig;
+use rl::core::algorithm::{
+    register_algorithm, Algorithm, AlgorithmError, AlgorithmRegistration, ConfigError,
+};
+use rl::core::metrics::ResultDict;
+use rl::tune::{
+    grid_search, loguniform, AsyncHyperBandScheduler, CheckpointConfig, FailureConfig, Mode,
+    ParamSpace, PopulationBasedTraining, ResultGrid, RunConfig, Stop, TrialStatus, TuneConfig,
+    Tuner,
+};
+use serde_json::{json, Value};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rl-tune-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn tiny(runners: usize, batch: usize, hidden: usize) -> PPOConfig {
+    PPOConfig::new()
+        .environment("CartPole-v1")
+        .env_runners(|r| r.num_env_runners(runners))
+        .training(|t| {
+            t.train_batch_size(batch)
+                .minibatch_size(64)
+                .num_epochs(2)
+                .lr(1e-3)
+        })
+        .rl_module(|m| m.fcnet_hiddens(vec![hidden]))
+        .evaluation(|e| e.evaluation_interval(Some(3)).evaluation_duration(2))
+}
+
+/// A result without the keys that measure wall-clock time (or restarts).
+fn strip_timing(r: &ResultDict) -> Value {
+    fn walk(v: &Value) -> Value {
+        match v {
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .filter(|(k, _)| {
+                        !(k.as_str() == "timers"
+                            || k.starts_with("time_")
+                            || k.as_str() == "timestamp"
+                            || k.as_str() == "iterations_since_restore"
+                            || k.ends_with("_throughput"))
+                    })
+                    .map(|(k, v)| (k.clone(), walk(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    walk(&Value::Object(r.clone()))
+}
+
+/// Each trial's status, config and every result (timing stripped), in trial order.
+fn fingerprint(g: &ResultGrid) -> Vec<(TrialStatus, Value, Vec<Value>)> {
+    g.iter()
+        .map(|r| {
+            (
+                r.status,
+                r.config.clone(),
+                r.results.iter().map(strip_timing).collect(),
+            )
+        })
+        .collect()
+}
+
+fn quiet(dir: &Path, name: &str) -> RunConfig {
+    RunConfig::new().storage_path(dir).name(name).verbose(0)
+}
+
+#[test]
+fn results_do_not_depend_on_concurrency_or_threads() {
+    let dir = tmp("determinism");
+    let space = ParamSpace::from_config(&tiny(2, 256, 16))
+        .unwrap()
+        .set("minibatch_size", grid_search([32, 64, 128]));
+    let run = |name: &str, concurrent: usize, threads: usize| {
+        Tuner::new("PPO", space.clone())
+            .tune_config(
+                TuneConfig::new()
+                    .max_concurrent_trials(concurrent)
+                    .num_cpus(9)
+                    .num_threads(threads)
+                    .seed(11),
+            )
+            .run_config(quiet(&dir, name).stop(Stop::iterations(6)))
+            .fit()
+            .unwrap()
+    };
+    let one = run("one", 1, 1);
+    let three = run("three", 3, 2);
+    assert_eq!(one.len(), 3);
+    assert_eq!(one.num_terminated(), 3);
+    assert_eq!(fingerprint(&one), fingerprint(&three));
+    // Trials are seeded apart: the same config with another seed would differ, and does.
+    let seeds: BTreeSet<u64> = one
+        .iter()
+        .map(|r| r.config["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds.len(), 3);
+    // Tune's files: params.json, result.json, progress.csv with evaluation columns.
+    let t0 = &one[0];
+    let csv = std::fs::read_to_string(t0.path.join("progress.csv")).unwrap();
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .contains("evaluation/env_runners/episode_return_mean"));
+    assert_eq!(csv.lines().count(), 7);
+    let params: Value =
+        serde_json::from_str(&std::fs::read_to_string(t0.path.join("params.json")).unwrap())
+            .unwrap();
+    assert_eq!(params["minibatch_size"], json!(32));
+    let name = t0.path.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("PPO_CartPole-v1_") && name.ends_with("_00000_0_minibatch_size=32"),
+        "{name}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn asha_and_pbt_decide_the_same_whatever_the_concurrency() {
+    let dir = tmp("schedulers");
+    let space = ParamSpace::from_config(&tiny(0, 200, 16))
+        .unwrap()
+        .set("lr", grid_search([3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5]));
+    let metric = "env_runners/episode_return_mean";
+    let asha = |name: &str, concurrent: usize| {
+        Tuner::new("PPO", space.clone())
+            .tune_config(
+                TuneConfig::new()
+                    .metric(metric, Mode::Max)
+                    .max_concurrent_trials(concurrent)
+                    .num_cpus(6)
+                    .scheduler(
+                        AsyncHyperBandScheduler::new()
+                            .max_t(8.0)
+                            .grace_period(2.0)
+                            .reduction_factor(2.0),
+                    ),
+            )
+            .run_config(quiet(&dir, name))
+            .fit()
+            .unwrap()
+    };
+    let a1 = asha("asha1", 1);
+    let a4 = asha("asha4", 4);
+    assert_eq!(fingerprint(&a1), fingerprint(&a4));
+    let iters: Vec<usize> = a1.iter().map(|r| r.results.len()).collect();
+    assert!(
+        iters.iter().any(|&n| n < 8),
+        "ASHA stopped some trials early: {iters:?}"
+    );
+    assert!(iters.iter().any(|&n| n == 8), "{iters:?}");
+
+    let pbt_space = ParamSpace::from_config(&tiny(0, 200, 16))
+        .unwrap()
+        .set("lr", grid_search([1e-2, 1e-3, 1e-4, 1e-5]));
+    let pbt = |name: &str, concurrent: usize| {
+        Tuner::new("PPO", pbt_space.clone())
+            .tune_config(
+                TuneConfig::new()
+                    .metric(metric, Mode::Max)
+                    .max_concurrent_trials(concurrent)
+                    .num_cpus(4)
+                    .scheduler(
+                        PopulationBasedTraining::new()
+                            .perturbation_interval(3.0)
+                            .mutate("lr", loguniform(1e-5, 1e-2)),
+                    ),
+            )
+            .run_config(quiet(&dir, name).stop(Stop::iterations(9)))
+            .fit()
+            .unwrap()
+    };
+    let p1 = pbt("pbt1", 1);
+    let p4 = pbt("pbt4", 4);
+    assert_eq!(fingerprint(&p1), fingerprint(&p4));
+    let global = std::fs::read_to_string(p1.experiment_path().join("pbt_global.txt")).unwrap();
+    assert_eq!(
+        global.lines().count(),
+        2,
+        "one exploit per barrier (iterations 3 and 6): {global}"
+    );
+    for r in p1.iter() {
+        // The iteration counter goes on after an exploit: 1, 2, …, 9.
+        let its: Vec<u64> = r
+            .results
+            .iter()
+            .map(|x| x["training_iteration"].as_u64().unwrap())
+            .collect();
+        assert_eq!(its, (1..=9).collect::<Vec<u64>>());
+        let lr = r.config["lr"].as_f64().unwrap();
+        assert!((1e-5..=1e-2).contains(&lr), "{lr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// PPO that fails the first time it reaches given iterations: with an error at
+/// `fail_at`, with a panic at `panic_at` (keys of its config).
+struct Flaky {
+    inner: Box<dyn Algorithm>,
+    tag: String,
+    fail_at: Option<usize>,
+    panic_at: Option<usize>,
+}
+
+static FIRED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+fn fire_once(key: String) -> bool {
+    FIRED.lock().unwrap().insert(key)
+}
+
+impl Algorithm for Flaky {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn train(&mut self) -> Result<ResultDict, AlgorithmError> {
+        let next = self.inner.iteration() + 1;
+        if self.fail_at == Some(next) && fire_once(format!("{}:fail:{next}", self.tag)) {
+            return Err(AlgorithmError::Config(ConfigError(format!(
+                "injected failure at iteration {next}"
+            ))));
+        }
+        if self.panic_at == Some(next) && fire_once(format!("{}:panic:{next}", self.tag)) {
+            panic!("injected panic at iteration {next}");
+        }
+        self.inner.train()
+    }
+    fn evaluate(&mut self) -> Result<ResultDict, AlgorithmError> {
+        self.inner.evaluate()
+    }
+    fn iteration(&self) -> usize {
+        self.inner.iteration()
+    }
+    fn save_to_path(&self, dir: &Path) -> Result<PathBuf, AlgorithmError> {
+        self.inner.save_to_path(dir)
+    }
+    fn restore_from_path(&mut self, dir: &Path) -> Result<(), AlgorithmError> {
+        self.inner.restore_from_path(dir)
+    }
+    fn log_to(&mut self, dir: &Path) -> Result<PathBuf, AlgorithmError> {
+        self.inner.log_to(dir)
+    }
+    fn stop(&mut self) -> Result<Option<PathBuf>, AlgorithmError> {
+        self.inner.stop()
+    }
+    fn config_json(&self) -> Value {
+        self.inner.config_json()
+    }
+}
+
+fn register_flaky() {
+    rl::algos::register_builtins();
+    register_algorithm(
+        AlgorithmRegistration::new("FlakyPPO", |config| {
+            let mut c = config.clone();
+            let obj = c.as_object_mut().expect("an object");
+            let take = |o: &mut serde_json::Map<String, Value>, k: &str| {
+                o.remove(k).and_then(|v| v.as_u64()).map(|v| v as usize)
+            };
+            let fail_at = take(obj, "fail_at");
+            let panic_at = take(obj, "panic_at");
+            let tag = obj
+                .remove("fail_tag")
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let tag = format!("{tag}:{}", obj.get("seed").cloned().unwrap_or(Value::Null));
+            let inner = rl::core::algorithm::build_algorithm("PPO", &c)?;
+            Ok(Box::new(Flaky {
+                inner,
+                tag,
+                fail_at,
+                panic_at,
+            }))
+        })
+        .default_config(|| {
+            let mut d = rl::core::algorithm::default_config("PPO").unwrap();
+            d["fail_at"] = Value::Null;
+            d["panic_at"] = Value::Null;
+            d["fail_tag"] = Value::Null;
+            d
+        }),
+    );
+}
+
+#[test]
+fn failed_trials_retry_from_their_checkpoint_and_end_as_if_nothing_happened() {
+    register_flaky();
+    let dir = tmp("failures");
+    let base = ParamSpace::from_config(&tiny(0, 200, 16))
+        .unwrap()
+        .set("minibatch_size", grid_search([32, 64]))
+        .set_constant("fail_tag", "retry");
+    let run = |name: &str, space: ParamSpace, failure: FailureConfig| {
+        Tuner::new("FlakyPPO", space)
+            .tune_config(
+                TuneConfig::new()
+                    .max_concurrent_trials(2)
+                    .num_cpus(2)
+                    .seed(5),
+            )
+            .run_config(
+                quiet(&dir, name)
+                    .stop(Stop::iterations(7))
+                    .failure_config(failure)
+                    .checkpoint_config(CheckpointConfig {
+                        checkpoint_frequency: 2,
+                        ..Default::default()
+                    }),
+            )
+            .fit()
+            .unwrap()
+    };
+    let clean = run("clean", base.clone(), FailureConfig::default());
+    // An error at iteration 4 (retried from the checkpoint of iteration 2) and a panic at 6
+    // (retried from the checkpoint of iteration 4).
+    let flaky_space = base
+        .clone()
+        .set_constant("fail_at", 4)
+        .set_constant("panic_at", 6);
+    let retried = run(
+        "retried",
+        flaky_space,
+        FailureConfig {
+            max_failures: 2,
+            fail_fast: false,
+        },
+    );
+    assert_eq!(retried.num_errors(), 0);
+    assert_eq!(
+        fingerprint(&clean),
+        fingerprint(&retried)
+            .into_iter()
+            .map(|(s, mut c, r)| {
+                let o = c.as_object_mut().unwrap();
+                o.remove("fail_at");
+                o.remove("panic_at");
+                (s, c, r)
+            })
+            .collect::<Vec<_>>()
+    );
+    let error_txt = std::fs::read_to_string(retried[0].path.join("error.txt")).unwrap();
+    assert!(
+        error_txt.contains("Failure # 1") && error_txt.contains("injected failure at iteration 4"),
+        "{error_txt}"
+    );
+    assert!(
+        error_txt.contains("Failure # 2") && error_txt.contains("injected panic at iteration 6"),
+        "{error_txt}"
+    );
+
+    // Without retries the trial ends in ERROR; the other trial goes on.
+    let once = base
+        .clone()
+        .set_constant("fail_at", 3)
+        .set_constant("fail_tag", "no-retry");
+    let failed = run("failed", once, FailureConfig::default());
+    assert_eq!(failed.num_errors(), 2);
+    assert!(failed.errors()[0].contains("injected failure at iteration 3"));
+    assert_eq!(failed[0].status, TrialStatus::Error);
+    assert_eq!(failed[0].results.len(), 2);
+    // Restoring with resume_errored retries them from their latest checkpoint.
+    let resumed = Tuner::restore(failed.experiment_path())
+        .unwrap()
+        .resume_errored(true)
+        .fit()
+        .unwrap();
+    assert_eq!(resumed.num_errors(), 0);
+    assert_eq!(resumed.num_terminated(), 2);
+    assert!(resumed.iter().all(|r| r.results.len() == 7));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const CHILD_DIR: &str = "RL_TUNE_TEST_CHILD_DIR";
+
+fn kill_sweep(dir: &Path) -> Tuner {
+    let space = ParamSpace::from_config(&tiny(0, 1000, 64))
+        .unwrap()
+        .set("minibatch_size", grid_search([64, 128, 256]));
+    Tuner::new("PPO", space)
+        .tune_config(
+            TuneConfig::new()
+                .max_concurrent_trials(2)
+                .num_cpus(2)
+                .seed(3),
+        )
+        .run_config(
+            quiet(dir, "sweep")
+                .stop(Stop::iterations(14))
+                .checkpoint_config(CheckpointConfig {
+                    checkpoint_frequency: 3,
+                    num_to_keep: Some(2),
+                    checkpoint_at_end: true,
+                    ..Default::default()
+                }),
+        )
+}
+
+fn decided(dir: &Path) -> usize {
+    let Ok(Some(file)) = rl::tune::ExperimentState::load_newest(dir).map(|(_, p)| Some(p)) else {
+        return 0;
+    };
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return 0;
+    };
+    let Ok(v) = serde_json::from_str::<Value>(&text) else {
+        return 0;
+    };
+    v["trials"].as_array().map_or(0, |t| {
+        t.iter()
+            .map(|t| t["decided_iteration"].as_u64().unwrap_or(0) as usize)
+            .sum()
+    })
+}
+
+/// Runs the sweep (or its resume) in a child process and kills it with SIGKILL once
+/// `at` iterations in all have been decided.
+fn run_child_and_kill(dir: &Path, resume: bool, at: usize) {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "sweep_killed_with_sigkill_resumes_to_the_same_results",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, dir)
+        .env("RL_TUNE_TEST_CHILD_RESUME", if resume { "1" } else { "0" })
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while decided(&dir.join("sweep")) < at {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the child ended ({status}) before it could be killed at {at} iterations");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the child made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+}
+
+#[test]
+fn sweep_killed_with_sigkill_resumes_to_the_same_results() {
+    if let Some(dir) = std::env::var_os(CHILD_DIR) {
+        // The child: run (or resume) until killed.
+        let dir = PathBuf::from(dir);
+        if std::env::var("RL_TUNE_TEST_CHILD_RESUME").as_deref() == Ok("1") {
+            Tuner::restore(dir.join("sweep")).unwrap().fit().unwrap();
+        } else {
+            kill_sweep(&dir).fit().unwrap();
+        }
+        return;
+    }
+    let reference = kill_sweep(&tmp("uninterrupted")).fit().unwrap();
+    let dir = tmp("killed");
+    // 42 iterations in all: kill after 12 and again after 25, then resume to the end.
+    run_child_and_kill(&dir, false, 12);
+    run_child_and_kill(&dir, true, 25);
+    let resumed = Tuner::restore(dir.join("sweep")).unwrap().fit().unwrap();
+    assert_eq!(resumed.num_terminated(), 3);
+    assert_eq!(fingerprint(&resumed), fingerprint(&reference));
+    for (a, b) in resumed.iter().zip(reference.iter()) {
+        // The files hold every iteration once, as the uninterrupted sweep's.
+        let rows = |p: &Path| {
+            std::fs::read_to_string(p.join("progress.csv"))
+                .unwrap()
+                .lines()
+                .count()
+        };
+        assert_eq!(rows(&a.path), rows(&b.path));
+        assert_eq!(
+            a.checkpoint
+                .as_ref()
+                .map(|c| c.path.file_name().map(|n| n.to_owned())),
+            b.checkpoint
+                .as_ref()
+                .map(|c| c.path.file_name().map(|n| n.to_owned()))
+        );
+    }
+    // Restoring a finished sweep trains nothing and returns the same results.
+    let again = Tuner::restore(dir.join("sweep")).unwrap().fit().unwrap();
+    assert_eq!(fingerprint(&again), fingerprint(&reference));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(tmp("uninterrupted"));
+}
