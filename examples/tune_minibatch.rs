@@ -15,86 +15,20 @@
 //! was interrupted (Ctrl-C, `kill -9`, a crash): finished trials keep their results, the
 //! others restart from their latest checkpoint and end as an uninterrupted sweep would.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use rl::algos::PPOConfig;
 use rl::tune::{
     grid_search, CheckpointConfig, Mode, ParamSpace, RunConfig, Stop, TuneConfig, TuneError, Tuner,
 };
 
-struct Args {
-    storage_path: PathBuf,
-    max_concurrent: usize,
-    seed: u64,
-    resume: bool,
-    iterations: usize,
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{fit_timed, last, parse_args, tuner_or_resume, SweepArgs};
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        storage_path: RunConfig::default_storage_path(),
-        max_concurrent: 3,
-        seed: 0,
-        resume: false,
-        iterations: 150,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match flag.as_str() {
-            "--storage-path" => args.storage_path = PathBuf::from(value("--storage-path")?),
-            "--max-concurrent-trials" => {
-                args.max_concurrent = value("--max-concurrent-trials")?
-                    .parse()
-                    .map_err(|e| format!("--max-concurrent-trials: {e}"))?
-            }
-            "--seed" => args.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--iterations" => {
-                args.iterations = value("--iterations")?
-                    .parse()
-                    .map_err(|e| format!("--iterations: {e}"))?
-            }
-            "--resume" => args.resume = true,
-            "-h" | "--help" => {
-                return Err("usage: tune_minibatch [--storage-path DIR] [--max-concurrent-trials N] [--seed S] [--resume] [--iterations N]".into())
-            }
-            other => return Err(format!("unknown argument `{other}`; try --help")),
-        }
-    }
-    if args.max_concurrent == 0 {
-        return Err("--max-concurrent-trials must be at least 1".into());
-    }
-    Ok(args)
-}
+const USAGE: &str = "usage: tune_minibatch [--storage-path DIR] [--max-concurrent-trials N] [--seed S] [--resume] [--iterations N]";
 
-/// CPU seconds this process used (user + system), from /proc/self/stat.
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
-/// The newest sweep directory under `storage` (or `storage` itself).
-fn newest_sweep(storage: &Path) -> Option<PathBuf> {
-    if Tuner::can_restore(storage) {
-        return Some(storage.to_path_buf());
-    }
-    let mut dirs: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(storage)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| Tuner::can_restore(p))
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .collect();
-    dirs.sort();
-    dirs.pop().map(|(_, p)| p)
-}
-
-fn run(args: &Args) -> Result<(), TuneError> {
+fn run(args: &SweepArgs) -> Result<(), TuneError> {
     let config = PPOConfig::new()
         .environment("CartPole-v1")
         .env_runners(|r| r.num_env_runners(2))
@@ -123,41 +57,21 @@ fn run(args: &Args) -> Result<(), TuneError> {
             checkpoint_at_end: true,
             ..Default::default()
         });
-    let tuner = if args.resume {
-        let dir = newest_sweep(&args.storage_path).ok_or_else(|| {
-            TuneError::Restore(format!(
-                "no sweep to resume in {}; run without --resume first",
-                args.storage_path.display()
-            ))
-        })?;
-        Tuner::restore(&dir)?
-    } else {
+    let tuner = tuner_or_resume(
+        args,
         Tuner::new("PPO", space)
             .tune_config(tune_config)
-            .run_config(run_config)
-    };
-
-    let cpu0 = cpu_seconds();
-    let wall = Instant::now();
-    let results = tuner.fit()?;
-    let wall = wall.elapsed().as_secs_f64();
-    let cpu = cpu_seconds().zip(cpu0).map(|(a, b)| a - b);
-
+            .run_config(run_config),
+    )?;
+    let (results, _) = fit_timed(tuner)?;
     println!("\n{results}\n");
     let best = results.get_best_result(Some(metric), Some(Mode::Max), "last")?;
-    let value = |r: &rl::tune::TuneResult, key: &str| {
-        r.metrics
-            .as_ref()
-            .and_then(|m| rl::core::metrics::get_path(m, key))
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(f64::NAN)
-    };
     println!(
-        "Best trial by {metric} (last): {} with minibatch_size={} ({metric} = {:.2}, env_runners/episode_return_mean = {:.2})",
+        "Best trial by {metric} (scope \"last\"): {} with minibatch_size={} ({metric} = {:.2}, env_runners/episode_return_mean = {:.2})",
         best.trial_name,
         best.config["minibatch_size"],
-        value(best, metric),
-        value(best, "env_runners/episode_return_mean")
+        best.metric_score(metric, Mode::Max, "last").unwrap_or(f64::NAN),
+        last(best, "env_runners/episode_return_mean")
     );
     if let Some(c) = &best.checkpoint {
         println!("Its checkpoint: {}", c.path.display());
@@ -165,27 +79,20 @@ fn run(args: &Args) -> Result<(), TuneError> {
     println!("Files: {}", results.experiment_path().display());
     for r in &results {
         println!(
-            "  {}  {:?}  time_total_s {:.1}  final eval {:.2}  final train {:.2}",
+            "  {}  {}  time_total_s {:.1}  final eval {:.2}  final train {:.2}",
             r.path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
             r.status,
-            value(r, "time_total_s"),
-            value(r, metric),
-            value(r, "env_runners/episode_return_mean")
+            last(r, "time_total_s"),
+            r.metric_score(metric, Mode::Max, "last")
+                .unwrap_or(f64::NAN),
+            last(r, "env_runners/episode_return_mean")
         );
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    match cpu {
-        Some(cpu) => println!(
-            "Sweep: {wall:.1} s wall, {cpu:.1} CPU s = {:.0}% CPU on {cores} cores",
-            100.0 * cpu / wall
-        ),
-        None => println!("Sweep: {wall:.1} s wall on {cores} cores"),
     }
     Ok(())
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let args = match parse_args(USAGE, 3, 150) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");

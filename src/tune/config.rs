@@ -225,7 +225,7 @@ impl Default for CheckpointConfig {
 }
 
 /// What happens when a trial fails (Ray's `tune.FailureConfig`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FailureConfig {
     /// Retries per trial, each from its latest checkpoint (from scratch without one);
@@ -234,15 +234,6 @@ pub struct FailureConfig {
     /// Stop the whole sweep at the first trial error (its other running trials end as
     /// TERMINATED, pending ones stay PENDING).
     pub fail_fast: bool,
-}
-
-impl Default for FailureConfig {
-    fn default() -> Self {
-        FailureConfig {
-            max_failures: 0,
-            fail_fast: false,
-        }
-    }
 }
 
 /// Console output settings (Ray's `CLIReporter` knobs).

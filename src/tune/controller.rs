@@ -539,7 +539,7 @@ impl Run {
         }
         let freq = self.c.checkpoint.checkpoint_frequency;
         let at_end = decision == Decision::Stop && self.c.checkpoint.checkpoint_at_end;
-        if (freq > 0 && iteration % freq == 0) || at_end {
+        if (freq > 0 && iteration.is_multiple_of(freq)) || at_end {
             if let Err(e) = self.save_checkpoint(j) {
                 return self.on_failure(j, format!("saving a checkpoint: {e}"));
             }

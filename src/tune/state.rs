@@ -28,7 +28,7 @@ pub struct SchedulerState {
 /// The content of `experiment_state-<date>.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExperimentState {
-    /// [`STATE_FORMAT_VERSION`].
+    /// The format version (1 for this build).
     pub format_version: u32,
     /// `"rl"`.
     pub framework: String,

@@ -366,7 +366,7 @@ pub fn status_line(trials: &[Trial]) -> String {
     format!("Trial status: {}", parts.join(" | "))
 }
 
-/// "Current best trial: d4590_00002 with <metric>=<value> and params={…}" (the searched
+/// `Current best trial: d4590_00002 with METRIC=VALUE and params={…}` (the searched
 /// parameters; Ray prints the whole config).
 pub fn best_trial_line(
     trials: &[Trial],

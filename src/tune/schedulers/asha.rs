@@ -225,16 +225,17 @@ impl AsyncHyperBandScheduler {
     /// Builds the brackets and the bracket-choice RNG (seeded from the sweep's seed).
     pub(crate) fn init(&mut self, seed: u64) -> Result<(), TuneError> {
         let bad = |m: String| Err(TuneError::Config(format!("AsyncHyperBandScheduler: {m}")));
-        if !(self.max_t > 0.0) {
+        if self.max_t.is_nan() || self.max_t <= 0.0 {
             return bad(format!("max_t = {} must be positive", self.max_t));
         }
-        if !(self.grace_period > 0.0) || self.grace_period > self.max_t {
+        if self.grace_period.is_nan() || self.grace_period <= 0.0 || self.grace_period > self.max_t
+        {
             return bad(format!(
                 "grace_period = {} must be positive and at most max_t = {}",
                 self.grace_period, self.max_t
             ));
         }
-        if !(self.reduction_factor > 1.0) {
+        if self.reduction_factor.is_nan() || self.reduction_factor <= 1.0 {
             return bad(format!(
                 "reduction_factor = {} must be greater than 1",
                 self.reduction_factor

@@ -300,7 +300,7 @@ impl TrialScheduler for PopulationBasedTraining {
                 self.quantile_fraction
             ));
         }
-        if !(self.perturbation_interval > 0.0) {
+        if self.perturbation_interval.is_nan() || self.perturbation_interval <= 0.0 {
             return bad(format!(
                 "perturbation_interval = {} must be positive",
                 self.perturbation_interval
