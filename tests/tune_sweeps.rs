@@ -74,6 +74,31 @@ fn fingerprint(g: &ResultGrid) -> Vec<(TrialStatus, Value, Vec<Value>)> {
         .collect()
 }
 
+/// Asserts two sweeps ended the same, naming the first difference.
+fn assert_same(a: &ResultGrid, b: &ResultGrid) {
+    let (fa, fb) = (fingerprint(a), fingerprint(b));
+    let summary = |f: &[(TrialStatus, Value, Vec<Value>)]| -> Vec<(TrialStatus, usize)> {
+        f.iter().map(|x| (x.0, x.2.len())).collect()
+    };
+    eprintln!("sweep a: {:?}\nsweep b: {:?}", summary(&fa), summary(&fb));
+    assert_eq!(fa.len(), fb.len(), "trial counts");
+    for (i, (x, y)) in fa.iter().zip(&fb).enumerate() {
+        assert_eq!(x.0, y.0, "trial {i}: status");
+        let flat = |v: &Value| rl::core::metrics::flatten(v.as_object().unwrap());
+        for (k, (va, vb)) in flat(&x.1).iter().zip(flat(&y.1)).enumerate() {
+            assert_eq!(*va, vb, "trial {i}: config entry {k}");
+        }
+        assert_eq!(x.2.len(), y.2.len(), "trial {i}: number of results");
+        for (it, (ra, rb)) in x.2.iter().zip(&y.2).enumerate() {
+            if ra != rb {
+                let (fa, fb) = (flat(ra), flat(rb));
+                let diff = fa.iter().zip(&fb).find(|(p, q)| p != q);
+                panic!("trial {i}, result {}: first difference {diff:?}", it + 1);
+            }
+        }
+    }
+}
+
 fn quiet(dir: &Path, name: &str) -> RunConfig {
     RunConfig::new().storage_path(dir).name(name).verbose(0)
 }
@@ -385,57 +410,89 @@ fn failed_trials_retry_from_their_checkpoint_and_end_as_if_nothing_happened() {
 
 const CHILD_DIR: &str = "RL_TUNE_TEST_CHILD_DIR";
 
-fn kill_sweep(dir: &Path) -> Tuner {
-    let space = ParamSpace::from_config(&tiny(0, 1000, 64))
-        .unwrap()
-        .set("minibatch_size", grid_search([64, 128, 256]));
-    Tuner::new("PPO", space)
+/// The sweeps killed and resumed: FIFO with periodic checkpoints (trials restart from
+/// them, or from scratch before their first), ASHA (scheduler state and decisions),
+/// PBT (barriers, exploits, changed configs).
+fn kill_sweep(dir: &Path, scenario: &str) -> Tuner {
+    let config = tiny(0, 1000, 64);
+    let checkpoints = CheckpointConfig {
+        checkpoint_frequency: 3,
+        num_to_keep: Some(2),
+        checkpoint_at_end: true,
+        ..Default::default()
+    };
+    let metric = "env_runners/episode_return_mean";
+    let run = quiet(dir, "sweep").checkpoint_config(checkpoints);
+    match scenario {
+        "fifo" => Tuner::new(
+            "PPO",
+            ParamSpace::from_config(&config)
+                .unwrap()
+                .set("minibatch_size", grid_search([64, 128, 256])),
+        )
         .tune_config(
             TuneConfig::new()
                 .max_concurrent_trials(2)
                 .num_cpus(2)
                 .seed(3),
         )
-        .run_config(
-            quiet(dir, "sweep")
-                .stop(Stop::iterations(14))
-                .checkpoint_config(CheckpointConfig {
-                    checkpoint_frequency: 3,
-                    num_to_keep: Some(2),
-                    checkpoint_at_end: true,
-                    ..Default::default()
-                }),
+        .run_config(run.stop(Stop::iterations(14))),
+        "asha" => Tuner::new(
+            "PPO",
+            ParamSpace::from_config(&config)
+                .unwrap()
+                .set("lr", grid_search([3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5])),
         )
+        .tune_config(
+            TuneConfig::new()
+                .metric(metric, Mode::Max)
+                .max_concurrent_trials(3)
+                .num_cpus(3)
+                .seed(4)
+                .scheduler(
+                    AsyncHyperBandScheduler::new()
+                        .max_t(10.0)
+                        .grace_period(2.0)
+                        .reduction_factor(2.0),
+                ),
+        )
+        .run_config(run),
+        _ => Tuner::new(
+            "PPO",
+            ParamSpace::from_config(&config)
+                .unwrap()
+                .set("lr", grid_search([1e-2, 1e-3, 1e-4, 1e-5])),
+        )
+        .tune_config(
+            TuneConfig::new()
+                .metric(metric, Mode::Max)
+                .max_concurrent_trials(2)
+                .num_cpus(2)
+                .seed(6)
+                .scheduler(
+                    PopulationBasedTraining::new()
+                        .perturbation_interval(3.0)
+                        .mutate("lr", loguniform(1e-5, 1e-2)),
+                ),
+        )
+        .run_config(run.stop(Stop::iterations(12))),
+    }
 }
 
 fn decided(dir: &Path) -> usize {
-    let Ok(Some(file)) = rl::tune::ExperimentState::load_newest(dir).map(|(_, p)| Some(p)) else {
+    let Ok((state, _)) = rl::tune::ExperimentState::load_newest(dir) else {
         return 0;
     };
-    let Ok(text) = std::fs::read_to_string(file) else {
-        return 0;
-    };
-    let Ok(v) = serde_json::from_str::<Value>(&text) else {
-        return 0;
-    };
-    v["trials"].as_array().map_or(0, |t| {
-        t.iter()
-            .map(|t| t["decided_iteration"].as_u64().unwrap_or(0) as usize)
-            .sum()
-    })
+    state.trials.iter().map(|t| t.decided_iteration).sum()
 }
 
 /// Runs the sweep (or its resume) in a child process and kills it with SIGKILL once
 /// `at` iterations in all have been decided.
-fn run_child_and_kill(dir: &Path, resume: bool, at: usize) {
+fn run_child_and_kill(test: &str, scenario: &str, dir: &Path, resume: bool, at: usize) {
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "sweep_killed_with_sigkill_resumes_to_the_same_results",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR, dir)
+        .env("RL_TUNE_TEST_SCENARIO", scenario)
         .env("RL_TUNE_TEST_CHILD_RESUME", if resume { "1" } else { "0" })
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -455,26 +512,50 @@ fn run_child_and_kill(dir: &Path, resume: bool, at: usize) {
     child.wait().unwrap();
 }
 
-#[test]
-fn sweep_killed_with_sigkill_resumes_to_the_same_results() {
-    if let Some(dir) = std::env::var_os(CHILD_DIR) {
-        // The child: run (or resume) until killed.
-        let dir = PathBuf::from(dir);
-        if std::env::var("RL_TUNE_TEST_CHILD_RESUME").as_deref() == Ok("1") {
-            Tuner::restore(dir.join("sweep")).unwrap().fit().unwrap();
-        } else {
-            kill_sweep(&dir).fit().unwrap();
-        }
+/// The child's side of a kill test: run (or resume) until killed. Returns true in the
+/// child.
+fn child_side() -> bool {
+    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+        return false;
+    };
+    let dir = PathBuf::from(dir);
+    let scenario = std::env::var("RL_TUNE_TEST_SCENARIO").unwrap();
+    if std::env::var("RL_TUNE_TEST_CHILD_RESUME").as_deref() == Ok("1") {
+        Tuner::restore(dir.join("sweep")).unwrap().fit().unwrap();
+    } else {
+        kill_sweep(&dir, &scenario).fit().unwrap();
+    }
+    true
+}
+
+/// Kills the sweep twice (at a third and at two thirds of its iterations), resumes it to
+/// the end, and compares every trial's every result with an uninterrupted sweep's.
+fn killed_sweep_ends_as_an_uninterrupted_one(test: &str, scenario: &str) {
+    if child_side() {
         return;
     }
-    let reference = kill_sweep(&tmp("uninterrupted")).fit().unwrap();
-    let dir = tmp("killed");
-    // 42 iterations in all: kill after 12 and again after 25, then resume to the end.
-    run_child_and_kill(&dir, false, 12);
-    run_child_and_kill(&dir, true, 25);
+    let reference_dir = tmp(&format!("uninterrupted-{scenario}"));
+    let reference = kill_sweep(&reference_dir, scenario).fit().unwrap();
+    let total: usize = reference.iter().map(|r| r.results.len()).sum();
+    let dir = tmp(&format!("killed-{scenario}"));
+    // RL_TUNE_TEST_KILL_AT="0.1,0.8" moves the kills (for stress runs).
+    let at: Vec<f64> = std::env::var("RL_TUNE_TEST_KILL_AT")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1.0 / 3.0, 2.0 / 3.0]);
+    for (k, f) in at.iter().enumerate() {
+        run_child_and_kill(
+            test,
+            scenario,
+            &dir,
+            k > 0,
+            ((total as f64 * f) as usize).max(1),
+        );
+        let (state, _) = rl::tune::ExperimentState::load_newest(&dir.join("sweep")).unwrap();
+        assert!(!state.finished && state.trials.iter().any(|t| !t.status.is_finished()));
+    }
     let resumed = Tuner::restore(dir.join("sweep")).unwrap().fit().unwrap();
-    assert_eq!(resumed.num_terminated(), 3);
-    assert_eq!(fingerprint(&resumed), fingerprint(&reference));
+    assert_same(&resumed, &reference);
     for (a, b) in resumed.iter().zip(reference.iter()) {
         // The files hold every iteration once, as the uninterrupted sweep's.
         let rows = |p: &Path| {
@@ -484,18 +565,40 @@ fn sweep_killed_with_sigkill_resumes_to_the_same_results() {
                 .count()
         };
         assert_eq!(rows(&a.path), rows(&b.path));
-        assert_eq!(
-            a.checkpoint
+        let name = |r: &rl::tune::TuneResult| {
+            r.checkpoint
                 .as_ref()
-                .map(|c| c.path.file_name().map(|n| n.to_owned())),
-            b.checkpoint
-                .as_ref()
-                .map(|c| c.path.file_name().map(|n| n.to_owned()))
-        );
+                .map(|c| c.path.file_name().unwrap().to_owned())
+        };
+        assert_eq!(name(a), name(b));
     }
     // Restoring a finished sweep trains nothing and returns the same results.
     let again = Tuner::restore(dir.join("sweep")).unwrap().fit().unwrap();
-    assert_eq!(fingerprint(&again), fingerprint(&reference));
+    assert_same(&again, &reference);
     let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_dir_all(tmp("uninterrupted"));
+    let _ = std::fs::remove_dir_all(&reference_dir);
+}
+
+#[test]
+fn sweep_killed_with_sigkill_resumes_to_the_same_results() {
+    killed_sweep_ends_as_an_uninterrupted_one(
+        "sweep_killed_with_sigkill_resumes_to_the_same_results",
+        "fifo",
+    );
+}
+
+#[test]
+fn asha_sweep_killed_with_sigkill_resumes_to_the_same_decisions() {
+    killed_sweep_ends_as_an_uninterrupted_one(
+        "asha_sweep_killed_with_sigkill_resumes_to_the_same_decisions",
+        "asha",
+    );
+}
+
+#[test]
+fn pbt_sweep_killed_with_sigkill_resumes_to_the_same_population() {
+    killed_sweep_ends_as_an_uninterrupted_one(
+        "pbt_sweep_killed_with_sigkill_resumes_to_the_same_population",
+        "pbt",
+    );
 }

@@ -45,6 +45,8 @@ pub(crate) fn now() -> f64 {
 /// What a task hands back.
 enum Outcome {
     Result(Box<dyn Algorithm>, ResultDict),
+    /// Built and restored without training (a trial resumed at a barrier).
+    Built(Box<dyn Algorithm>),
     Failed(String),
 }
 
@@ -57,10 +59,12 @@ struct Done {
 enum Start {
     /// The trial's algorithm, continuing.
     Continue(Box<dyn Algorithm>),
-    /// Build it from the config, restoring a checkpoint if given.
+    /// Build it from the config, restoring a checkpoint if given; `train: false` only
+    /// builds it.
     Build {
         config: Value,
         restore: Option<PathBuf>,
+        train: bool,
     },
 }
 
@@ -371,10 +375,9 @@ impl Run {
         rt.writer = Some(writer);
         rt.queue.clear();
         rt.replay_until = if decided > keep { decided } else { 0 };
-        if rt.replay_until == 0 && rt.pause_after_replay {
-            // Paused at the barrier with a checkpoint of that very iteration.
-            rt.pause_after_replay = false;
-        }
+        // Paused at the barrier with a checkpoint of that very iteration: rebuild it and
+        // wait there again, without training.
+        let train = !(rt.replay_until == 0 && std::mem::take(&mut rt.pause_after_replay));
         if restore.is_none() && decided == 0 && self.c.verbose >= 1 {
             self.print_trial_start(j);
         }
@@ -384,6 +387,7 @@ impl Run {
         let start = Start::Build {
             config,
             restore: restore.map(|c| c.path),
+            train,
         };
         self.spawn(j, start);
         Ok(())
@@ -409,21 +413,29 @@ impl Run {
             let run = catch_unwind(AssertUnwindSafe(move || {
                 let mut algo = match start {
                     Start::Continue(a) => a,
-                    Start::Build { config, restore } => {
+                    Start::Build {
+                        config,
+                        restore,
+                        train,
+                    } => {
                         let mut a = build_algorithm(&name, &config).map_err(|e| e.to_string())?;
                         if let Some(p) = restore {
                             a.restore_from_path(&p).map_err(|e| {
                                 format!("restoring checkpoint {}: {e}", p.display())
                             })?;
                         }
+                        if !train {
+                            return Ok::<_, String>((a, None));
+                        }
                         a
                     }
                 };
                 let r = algo.train().map_err(|e| e.to_string())?;
-                Ok::<_, String>((algo, r))
+                Ok((algo, Some(r)))
             }));
             let outcome = match run {
-                Ok(Ok((algo, r))) => Outcome::Result(algo, r),
+                Ok(Ok((algo, Some(r)))) => Outcome::Result(algo, r),
+                Ok(Ok((algo, None))) => Outcome::Built(algo),
                 Ok(Err(msg)) => Outcome::Failed(msg),
                 Err(p) => Outcome::Failed(format!("the trial panicked: {}", panic_message(&*p))),
             };
@@ -444,6 +456,12 @@ impl Run {
             Outcome::Result(algo, r) => {
                 self.rt[j].algo = Some(algo);
                 self.rt[j].queue.push_back(r);
+                Ok(())
+            }
+            Outcome::Built(algo) => {
+                self.rt[j].algo = Some(algo);
+                self.c.trials[j].status = TrialStatus::Paused;
+                self.c.trials[j].released = false;
                 Ok(())
             }
             Outcome::Failed(msg) => self.on_failure(j, msg),
@@ -629,15 +647,24 @@ impl Run {
     // ---- checkpoints -----------------------------------------------------------------
 
     fn save_checkpoint(&mut self, j: usize) -> Result<(), TuneError> {
+        self.save_checkpoint_of(j, false)
+    }
+
+    /// Saves trial `j`'s checkpoint of its decided iteration; one of that iteration is
+    /// kept unless `replace` (after an exploit the state is no longer the one saved).
+    fn save_checkpoint_of(&mut self, j: usize, replace: bool) -> Result<(), TuneError> {
         let dir = self.dir(j);
         let t = &self.c.trials[j];
         let iteration = t.decided_iteration;
-        if t.latest_checkpoint()
-            .is_some_and(|c| c.iteration == iteration)
-        {
+        let same = t
+            .latest_checkpoint()
+            .filter(|c| c.iteration == iteration)
+            .cloned();
+        if same.is_some() && !replace {
             return Ok(());
         }
-        let index = t.num_checkpoints_saved;
+        // Replacing keeps the number, hence the directory: the save swaps it atomically.
+        let index = same.as_ref().map_or(t.num_checkpoints_saved, |c| c.index);
         let path = dir.join(checkpoint_dir_name(index));
         let algo = self.rt[j].algo.as_ref().ok_or_else(|| {
             TuneError::Config(format!(
@@ -653,7 +680,10 @@ impl Run {
             .as_deref()
             .and_then(|k| t.last_result.as_ref().and_then(|r| metric_value(r, k)));
         let t = &mut self.c.trials[j];
-        t.num_checkpoints_saved += 1;
+        t.checkpoints.retain(|c| c.index != index);
+        if same.is_none() {
+            t.num_checkpoints_saved += 1;
+        }
         t.checkpoints.push(CheckpointRecord {
             index,
             iteration,
@@ -778,7 +808,7 @@ impl Run {
         let target_iter = self.c.trials[j].decided_iteration;
         self.c.trials[j].config = config.clone();
         // Its own checkpoint of the new state: a resume restarts from here.
-        self.save_checkpoint(j)?;
+        self.save_checkpoint_of(j, true)?;
         let line = json!([
             self.c.trials[j].experiment_tag,
             self.c.trials[from].experiment_tag,

@@ -112,3 +112,91 @@ pub fn newest_state_file(dir: &Path) -> Result<Option<PathBuf>, TuneError> {
     names.sort();
     Ok(names.pop())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tune::trial::{CheckpointRecord, TrialStatus};
+    use serde_json::json;
+
+    #[test]
+    fn state_round_trips_and_the_newest_file_wins() {
+        let dir = std::env::temp_dir().join(format!("rl-tune-state-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let trial = Trial {
+            index: 0,
+            trial_id: "abcde_00000".into(),
+            name: "PPO_CartPole-v1_abcde_00000".into(),
+            dir_name: "PPO_CartPole-v1_abcde_00000_0_lr=0.001".into(),
+            experiment_tag: "0_lr=0.001".into(),
+            config: json!({"lr": 0.001, "env": "CartPole-v1"}),
+            resolved_vars: vec![("lr".into(), json!(0.001))],
+            status: TrialStatus::Paused,
+            error: Some("boom".into()),
+            num_failures: 1,
+            last_result: json!({"training_iteration": 3}).as_object().cloned(),
+            decided_iteration: 3,
+            decided_time: 3.0,
+            released: true,
+            checkpoints: vec![CheckpointRecord {
+                index: 0,
+                iteration: 2,
+                path: dir.join("checkpoint_000000"),
+                score: Some(1.5),
+            }],
+            num_checkpoints_saved: 1,
+            cpus: 3,
+        };
+        let state = ExperimentState {
+            format_version: STATE_FORMAT_VERSION,
+            framework: "rl".into(),
+            algorithm: "PPO".into(),
+            experiment_name: "exp".into(),
+            experiment_id: "abcde".into(),
+            experiment_path: dir.clone(),
+            start_time: 1.0,
+            timestamp: 2.0,
+            param_space: json!({"lr": {"grid_search": [0.001]}}),
+            param_space_has_functions: false,
+            tune_config: json!({"seed": 0}),
+            run_config: json!({"stop": {"training_iteration": 3.0}}),
+            scheduler: SchedulerState {
+                name: "FIFOScheduler".into(),
+                settings: json!({}),
+                state: json!({}),
+            },
+            searcher: json!({"num_suggested": 1}),
+            trials: vec![trial],
+            finished: false,
+        };
+        state
+            .save(&dir.join("experiment_state-2025-01-01_00-00-00.json"))
+            .unwrap();
+        let mut newer = state.clone();
+        newer.finished = true;
+        newer
+            .save(&dir.join("experiment_state-2025-01-02_00-00-00.json"))
+            .unwrap();
+        let (back, path) = ExperimentState::load_newest(&dir).unwrap();
+        assert!(path.ends_with("experiment_state-2025-01-02_00-00-00.json"));
+        assert!(back.finished);
+        assert_eq!(
+            serde_json::to_value(&back.trials).unwrap(),
+            serde_json::to_value(&state.trials).unwrap()
+        );
+        assert_eq!(back.param_space, state.param_space);
+        // A newer format is refused with a message saying so.
+        let mut future = serde_json::to_value(&state).unwrap();
+        future["format_version"] = json!(STATE_FORMAT_VERSION + 1);
+        fs::write(
+            dir.join("experiment_state-2025-01-03_00-00-00.json"),
+            future.to_string(),
+        )
+        .unwrap();
+        let e = ExperimentState::load_newest(&dir).unwrap_err().to_string();
+        assert!(e.contains("newer"), "{e}");
+        assert!(ExperimentState::load_newest(&dir.join("nope")).is_err());
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

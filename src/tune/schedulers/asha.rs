@@ -114,6 +114,7 @@ struct State {
     brackets: Vec<Bracket>,
     trial_bracket: BTreeMap<String, usize>,
     num_stopped: usize,
+    #[serde(with = "super::rng_serde")]
     rng: Rng,
 }
 
@@ -367,7 +368,7 @@ impl TrialScheduler for AsyncHyperBandScheduler {
     }
 
     fn save_state(&self) -> Value {
-        serde_json::to_value(&self.state).unwrap_or(Value::Null)
+        super::state_json(&self.state)
     }
 
     fn restore_state(&mut self, state: &Value) -> Result<(), TuneError> {
@@ -497,6 +498,7 @@ mod tests {
         );
         assert_eq!(s.num_stopped(), 2);
         let saved = s.save_state();
+        assert!(saved["brackets"].is_array(), "{saved}");
         let mut t = AsyncHyperBandScheduler::new().metric("m", Mode::Min);
         t.restore_state(&saved).unwrap();
         assert_eq!(t.save_state(), saved);

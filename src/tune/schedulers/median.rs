@@ -215,7 +215,7 @@ impl TrialScheduler for MedianStoppingRule {
     }
 
     fn save_state(&self) -> Value {
-        serde_json::to_value(&self.state).unwrap_or(Value::Null)
+        super::state_json(&self.state)
     }
 
     fn restore_state(&mut self, state: &Value) -> Result<(), TuneError> {

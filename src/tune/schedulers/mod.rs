@@ -216,6 +216,32 @@ pub(crate) fn resolve_metric(
     Ok(())
 }
 
+/// Serde for a scheduler's RNG: PCG-64's 128-bit state as decimal strings
+/// (`RngState`), since JSON values cannot hold 128-bit integers.
+pub(crate) mod rng_serde {
+    use rl_core::algorithm::checkpoint::RngState;
+    use rl_core::Rng;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(rng: &Rng, s: S) -> Result<S::Ok, S::Error> {
+        RngState::of(rng).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Rng, D::Error> {
+        RngState::deserialize(d)?
+            .to_rng()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A scheduler's state as JSON; a state that does not serialize is reported in place (a
+/// restore then fails saying so).
+pub(crate) fn state_json<T: serde::Serialize>(state: &T) -> Value {
+    serde_json::to_value(state).unwrap_or_else(
+        |e| json!({ "error": format!("the scheduler state does not serialize: {e}") }),
+    )
+}
+
 /// `result[key]` as a number (nested keys joined by `/`); `None` when absent or null.
 pub(crate) fn metric_value(result: &ResultDict, key: &str) -> Option<f64> {
     rl_core::metrics::get_path(result, key).and_then(Value::as_f64)

@@ -76,6 +76,7 @@ struct TrialState {
 struct State {
     trials: BTreeMap<String, TrialState>,
     next_perturbation_sync: f64,
+    #[serde(with = "super::rng_serde")]
     rng: Rng,
     num_checkpoints: usize,
     num_perturbations: usize,
@@ -458,7 +459,7 @@ impl TrialScheduler for PopulationBasedTraining {
     }
 
     fn save_state(&self) -> Value {
-        serde_json::to_value(&self.state).unwrap_or(Value::Null)
+        super::state_json(&self.state)
     }
 
     fn restore_state(&mut self, state: &Value) -> Result<(), TuneError> {
@@ -652,5 +653,10 @@ mod tests {
         }
         assert_eq!(pbt.next_barrier(), Some(4.0));
         assert_eq!(pbt.num_perturbations(), 1);
+        let saved = pbt.save_state();
+        assert!(saved["trials"].is_object(), "{saved}");
+        let mut back = PopulationBasedTraining::new();
+        back.restore_state(&saved).unwrap();
+        assert_eq!(back.save_state(), saved);
     }
 }
