@@ -20,7 +20,7 @@ use rl::tune::{
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{fit_timed, last, parse_args, tuner_or_resume, SweepArgs};
+use common::{fit_timed, last, main_with, tuner_or_resume, SweepArgs};
 
 const USAGE: &str = "usage: tune_asha [--storage-path DIR] [--max-concurrent-trials N] [--seed S] [--resume] [--iterations MAX_T]";
 
@@ -75,18 +75,5 @@ fn run(args: &SweepArgs) -> Result<(), TuneError> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(USAGE, 4, 40) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    main_with(USAGE, 4, 40, run)
 }

@@ -24,7 +24,7 @@ use rl::tune::{
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{fit_timed, last, parse_args, tuner_or_resume, SweepArgs};
+use common::{fit_timed, last, main_with, tuner_or_resume, SweepArgs};
 
 const USAGE: &str = "usage: tune_minibatch [--storage-path DIR] [--max-concurrent-trials N] [--seed S] [--resume] [--iterations N]";
 
@@ -92,18 +92,5 @@ fn run(args: &SweepArgs) -> Result<(), TuneError> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(USAGE, 3, 150) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    main_with(USAGE, 3, 150, run)
 }

@@ -20,6 +20,29 @@ pub struct SweepArgs {
     pub iterations: usize,
 }
 
+/// An example's `main`: parses the flags (defaults given), runs, reports an error.
+pub fn main_with(
+    usage: &str,
+    max_concurrent: usize,
+    iterations: usize,
+    run: fn(&SweepArgs) -> Result<(), rl::tune::TuneError>,
+) -> std::process::ExitCode {
+    let args = match parse_args(usage, max_concurrent, iterations) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Parses the flags; `usage` is printed for `--help`.
 pub fn parse_args(
     usage: &str,

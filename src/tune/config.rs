@@ -126,29 +126,24 @@ impl fmt::Debug for TuneConfig {
     }
 }
 
+setters!(TuneConfig {
+    metric;
+    /// Sets `num_samples`.
+    num_samples: usize => num_samples;
+    /// Sets `max_concurrent_trials`.
+    max_concurrent_trials: usize => max_concurrent_trials;
+    /// Sets the sweep's seed.
+    seed: u64 => seed;
+    /// Sets the logical CPU budget.
+    num_cpus: usize => num_cpus;
+    /// Sets the number of worker threads.
+    num_threads: usize => num_threads;
+});
+
 impl TuneConfig {
     /// Ray's defaults.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sets the metric and mode.
-    pub fn metric(mut self, metric: &str, mode: Mode) -> Self {
-        self.metric = Some(metric.to_string());
-        self.mode = Some(mode);
-        self
-    }
-
-    /// Sets `num_samples`.
-    pub fn num_samples(mut self, n: usize) -> Self {
-        self.num_samples = n;
-        self
-    }
-
-    /// Sets `max_concurrent_trials`.
-    pub fn max_concurrent_trials(mut self, n: usize) -> Self {
-        self.max_concurrent_trials = Some(n);
-        self
     }
 
     /// Sets the scheduler.
@@ -160,24 +155,6 @@ impl TuneConfig {
     /// Sets the search algorithm.
     pub fn search_alg(mut self, s: impl Searcher + 'static) -> Self {
         self.search_alg = Some(Box::new(s));
-        self
-    }
-
-    /// Sets the sweep's seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Sets the logical CPU budget.
-    pub fn num_cpus(mut self, n: usize) -> Self {
-        self.num_cpus = Some(n);
-        self
-    }
-
-    /// Sets the number of worker threads.
-    pub fn num_threads(mut self, n: usize) -> Self {
-        self.num_threads = Some(n);
         self
     }
 
@@ -309,6 +286,19 @@ impl Default for RunConfig {
     }
 }
 
+setters!(RunConfig {
+    /// Sets the stop criteria.
+    stop: Stop => stop;
+    /// Sets the checkpoint config.
+    checkpoint_config: CheckpointConfig => checkpoint_config;
+    /// Sets the failure config.
+    failure_config: FailureConfig => failure_config;
+    /// Sets the verbosity.
+    verbose: u8 => verbose;
+    /// Sets the console output settings.
+    progress: ProgressConfig => progress;
+});
+
 impl RunConfig {
     /// Ray's defaults.
     pub fn new() -> Self {
@@ -324,36 +314,6 @@ impl RunConfig {
     /// Sets the storage path.
     pub fn storage_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.storage_path = Some(path.into());
-        self
-    }
-
-    /// Sets the stop criteria.
-    pub fn stop(mut self, stop: Stop) -> Self {
-        self.stop = stop;
-        self
-    }
-
-    /// Sets the checkpoint config.
-    pub fn checkpoint_config(mut self, c: CheckpointConfig) -> Self {
-        self.checkpoint_config = c;
-        self
-    }
-
-    /// Sets the failure config.
-    pub fn failure_config(mut self, c: FailureConfig) -> Self {
-        self.failure_config = c;
-        self
-    }
-
-    /// Sets the verbosity.
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
-    }
-
-    /// Sets the console output settings.
-    pub fn progress(mut self, p: ProgressConfig) -> Self {
-        self.progress = p;
         self
     }
 

@@ -58,6 +58,33 @@
 //! `result.json`, `progress.csv` (with the evaluation columns), `error.txt` and
 //! `checkpoint_00000N/`. See `docs/tune.md`.
 
+/// Builder setters, `fn name(mut self, v: T) -> Self` (the value converted into the
+/// field's type), and `metric(name, mode)` for the types that hold `metric` and `mode`.
+macro_rules! setters {
+    ($t:ty { $($(#[$doc:meta])* $name:ident: $arg:ty => $field:ident;)* }) => {
+        impl $t {
+            $(
+                $(#[$doc])*
+                pub fn $name(mut self, v: $arg) -> Self {
+                    self.$field = v.into();
+                    self
+                }
+            )*
+        }
+    };
+    ($t:ty { metric; $($rest:tt)* }) => {
+        impl $t {
+            /// Sets the metric and its mode.
+            pub fn metric(mut self, metric: &str, mode: Mode) -> Self {
+                self.metric = Some(metric.to_string());
+                self.mode = Some(mode);
+                self
+            }
+        }
+        setters!($t { $($rest)* });
+    };
+}
+
 mod config;
 mod controller;
 mod error;

@@ -161,47 +161,24 @@ impl Default for AsyncHyperBandScheduler {
     }
 }
 
+setters!(AsyncHyperBandScheduler {
+    metric;
+    /// Sets `max_t`.
+    max_t: f64 => max_t;
+    /// Sets `grace_period`.
+    grace_period: f64 => grace_period;
+    /// Sets `reduction_factor`.
+    reduction_factor: f64 => reduction_factor;
+    /// Sets `brackets`.
+    brackets: usize => brackets;
+    /// Sets `time_attr`.
+    time_attr: &str => time_attr;
+});
+
 impl AsyncHyperBandScheduler {
     /// Ray's defaults.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sets `max_t`.
-    pub fn max_t(mut self, v: f64) -> Self {
-        self.max_t = v;
-        self
-    }
-
-    /// Sets `grace_period`.
-    pub fn grace_period(mut self, v: f64) -> Self {
-        self.grace_period = v;
-        self
-    }
-
-    /// Sets `reduction_factor`.
-    pub fn reduction_factor(mut self, v: f64) -> Self {
-        self.reduction_factor = v;
-        self
-    }
-
-    /// Sets `brackets`.
-    pub fn brackets(mut self, v: usize) -> Self {
-        self.brackets = v;
-        self
-    }
-
-    /// Sets `time_attr`.
-    pub fn time_attr(mut self, v: &str) -> Self {
-        self.time_attr = v.to_string();
-        self
-    }
-
-    /// Sets the metric and mode.
-    pub fn metric(mut self, metric: &str, mode: Mode) -> Self {
-        self.metric = Some(metric.to_string());
-        self.mode = Some(mode);
-        self
     }
 
     /// The brackets (after the sweep started).

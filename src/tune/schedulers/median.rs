@@ -65,35 +65,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+setters!(MedianStoppingRule {
+    metric;
+    /// Sets `grace_period`.
+    grace_period: f64 => grace_period;
+    /// Sets `min_samples_required`.
+    min_samples_required: usize => min_samples_required;
+    /// Sets `time_attr`.
+    time_attr: &str => time_attr;
+});
+
 impl MedianStoppingRule {
     /// Ray's defaults (with `time_attr = "training_iteration"`).
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sets `grace_period`.
-    pub fn grace_period(mut self, v: f64) -> Self {
-        self.grace_period = v;
-        self
-    }
-
-    /// Sets `min_samples_required`.
-    pub fn min_samples_required(mut self, v: usize) -> Self {
-        self.min_samples_required = v;
-        self
-    }
-
-    /// Sets `time_attr`.
-    pub fn time_attr(mut self, v: &str) -> Self {
-        self.time_attr = v.to_string();
-        self
-    }
-
-    /// Sets the metric and mode.
-    pub fn metric(mut self, metric: &str, mode: Mode) -> Self {
-        self.metric = Some(metric.to_string());
-        self.mode = Some(mode);
-        self
     }
 
     fn running_mean(&self, results: &[(f64, f64)], time: f64) -> f64 {

@@ -139,52 +139,29 @@ impl Default for PopulationBasedTraining {
     }
 }
 
+setters!(PopulationBasedTraining {
+    metric;
+    /// Sets `perturbation_interval`.
+    perturbation_interval: f64 => perturbation_interval;
+    /// Sets `burn_in_period`.
+    burn_in_period: f64 => burn_in_period;
+    /// Sets `quantile_fraction`.
+    quantile_fraction: f64 => quantile_fraction;
+    /// Sets `resample_probability`.
+    resample_probability: f64 => resample_probability;
+    /// Sets `time_attr`.
+    time_attr: &str => time_attr;
+});
+
 impl PopulationBasedTraining {
     /// Ray's defaults (with `time_attr = "training_iteration"`).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets the metric and mode.
-    pub fn metric(mut self, metric: &str, mode: Mode) -> Self {
-        self.metric = Some(metric.to_string());
-        self.mode = Some(mode);
-        self
-    }
-
-    /// Sets `perturbation_interval`.
-    pub fn perturbation_interval(mut self, v: f64) -> Self {
-        self.perturbation_interval = v;
-        self
-    }
-
-    /// Sets `burn_in_period`.
-    pub fn burn_in_period(mut self, v: f64) -> Self {
-        self.burn_in_period = v;
-        self
-    }
-
     /// Mutates `key`.
     pub fn mutate(mut self, key: &str, m: impl Into<Mutation>) -> Self {
         self.hyperparam_mutations.insert(key.to_string(), m.into());
-        self
-    }
-
-    /// Sets `quantile_fraction`.
-    pub fn quantile_fraction(mut self, v: f64) -> Self {
-        self.quantile_fraction = v;
-        self
-    }
-
-    /// Sets `resample_probability`.
-    pub fn resample_probability(mut self, v: f64) -> Self {
-        self.resample_probability = v;
-        self
-    }
-
-    /// Sets `time_attr`.
-    pub fn time_attr(mut self, v: &str) -> Self {
-        self.time_attr = v.to_string();
         self
     }
 
