@@ -563,8 +563,13 @@ fn killed_sweep_ends_as_an_uninterrupted_one(test: &str, scenario: &str) {
         let (state, _) = rl::tune::ExperimentState::load_newest(&dir.join("sweep")).unwrap();
         assert!(!state.finished && state.trials.iter().any(|t| !t.status.is_finished()));
     }
+    // The sweep directory may move before it resumes (checkpoint paths are rebased).
+    let moved = tmp(&format!("moved-{scenario}"));
+    std::fs::rename(&dir, &moved).unwrap();
+    let dir = moved;
     let resumed = Tuner::restore(dir.join("sweep")).unwrap().fit().unwrap();
     assert_same(&resumed, &reference);
+    assert!(resumed.experiment_path().starts_with(&dir));
     for (a, b) in resumed.iter().zip(reference.iter()) {
         // The files hold every iteration once, as the uninterrupted sweep's.
         let rows = |p: &Path| {

@@ -277,7 +277,18 @@ impl Tuner {
             }
         }
         let start = now();
-        let dir = state.experiment_path.clone();
+        // The directory the state was found in: a sweep moved or copied elsewhere
+        // continues there (checkpoint paths are rebased onto it).
+        let dir = file
+            .parent()
+            .map_or_else(|| state.experiment_path.clone(), Path::to_path_buf);
+        for t in &mut trials {
+            for c in &mut t.checkpoints {
+                if let Ok(rel) = c.path.strip_prefix(&state.experiment_path) {
+                    c.path = dir.join(rel);
+                }
+            }
+        }
         let mut intro = setup.intro(&state.experiment_name, &dir, trials.len());
         let count = |s: TrialStatus| trials.iter().filter(|t| t.status == s).count();
         intro.push(format!(
