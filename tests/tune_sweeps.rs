@@ -406,13 +406,20 @@ fn failed_trials_retry_from_their_checkpoint_and_end_as_if_nothing_happened() {
     assert_eq!(resumed.num_terminated(), 2);
     assert!(resumed.iter().all(|r| r.results.len() == 7));
     // restart_errored runs them again from scratch: the results are the clean run's.
-    let twice = base.set_constant("fail_at", 5).set_constant("fail_tag", "restart");
+    let twice = base
+        .set_constant("fail_at", 5)
+        .set_constant("fail_tag", "restart");
     let failed = run("failed-restart", twice, FailureConfig::default());
     assert_eq!(failed.num_errors(), 2);
     assert!(failed.iter().all(|r| r.results.len() == 4));
-    let restarted = Tuner::restore(failed.experiment_path()).unwrap().restart_errored(true).fit().unwrap();
+    let restarted = Tuner::restore(failed.experiment_path())
+        .unwrap()
+        .restart_errored(true)
+        .fit()
+        .unwrap();
     assert_eq!(restarted.num_errors(), 0);
-    let strip = |g: &ResultGrid| -> Vec<Vec<Value>> { fingerprint(g).into_iter().map(|x| x.2).collect() };
+    let strip =
+        |g: &ResultGrid| -> Vec<Vec<Value>> { fingerprint(g).into_iter().map(|x| x.2).collect() };
     assert_eq!(strip(&restarted), strip(&clean));
     let _ = std::fs::remove_dir_all(&dir);
 }
