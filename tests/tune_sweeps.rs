@@ -623,3 +623,142 @@ fn pbt_sweep_killed_with_sigkill_resumes_to_the_same_population() {
         "pbt",
     );
 }
+
+#[test]
+fn checkpoints_keep_the_best_by_score_and_the_latest() {
+    let dir = tmp("keep");
+    let metric = "env_runners/episode_return_mean";
+    let g = Tuner::new("PPO", ParamSpace::from_config(&tiny(0, 200, 16)).unwrap())
+        .tune_config(TuneConfig::new().seed(2))
+        .run_config(
+            quiet(&dir, "keep")
+                .stop(Stop::iterations(8))
+                .checkpoint_config(CheckpointConfig {
+                    checkpoint_frequency: 1,
+                    num_to_keep: Some(2),
+                    checkpoint_score_attribute: Some(metric.into()),
+                    ..Default::default()
+                }),
+        )
+        .fit()
+        .unwrap();
+    let r = &g[0];
+    let score = |res: &Option<ResultDict>| {
+        res.as_ref().unwrap()[metric.split('/').next().unwrap()]["episode_return_mean"]
+            .as_f64()
+            .unwrap()
+    };
+    let kept: Vec<(String, f64)> = r
+        .best_checkpoints
+        .iter()
+        .map(|(c, res)| {
+            (
+                c.path.file_name().unwrap().to_str().unwrap().to_string(),
+                score(res),
+            )
+        })
+        .collect();
+    let on_disk = rl::core::algorithm::checkpoint::list_checkpoints(&r.path).len();
+    assert_eq!(on_disk, kept.len());
+    // The latest (iteration 8) is always kept; besides it, the two best scores.
+    assert!(
+        kept.iter().any(|(n, _)| n == "checkpoint_000007"),
+        "{kept:?}"
+    );
+    let mut all: Vec<f64> = r
+        .results
+        .iter()
+        .map(|x| x["env_runners"]["episode_return_mean"].as_f64().unwrap())
+        .collect();
+    all.sort_by(|a, b| b.total_cmp(a));
+    let best_two = &all[..2];
+    for s in best_two {
+        assert!(kept.iter().any(|(_, k)| k == s), "best {s} kept: {kept:?}");
+    }
+    assert!(kept.len() <= 3, "{kept:?}");
+    assert_eq!(
+        r.checkpoint.as_ref().unwrap().path.file_name().unwrap(),
+        "checkpoint_000007"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A searcher that does not say how many trials it will suggest: the controller asks it
+/// as slots free up (the path a Bayesian searcher takes).
+struct ListSearcher {
+    base: Value,
+    lrs: Vec<f64>,
+    completed: Vec<usize>,
+}
+
+impl rl::tune::Searcher for ListSearcher {
+    fn name(&self) -> &str {
+        "ListSearcher"
+    }
+    fn set_search_properties(
+        &mut self,
+        props: &rl::tune::search::SearchProperties<'_>,
+    ) -> Result<(), rl::tune::TuneError> {
+        self.base = props.space.to_json();
+        Ok(())
+    }
+    fn total_trials(&self) -> Option<usize> {
+        None
+    }
+    fn suggest(
+        &mut self,
+        index: usize,
+    ) -> Result<Option<rl::tune::search::Variant>, rl::tune::TuneError> {
+        let Some(&lr) = self.lrs.get(index) else {
+            return Ok(None);
+        };
+        let mut config = self.base.clone();
+        config["lr"] = json!(lr);
+        Ok(Some(rl::tune::search::Variant {
+            config,
+            resolved_vars: vec![("lr".into(), json!(lr))],
+        }))
+    }
+    fn on_trial_complete(&mut self, index: usize, _: Option<&ResultDict>, _: bool) {
+        self.completed.push(index);
+    }
+    fn save_state(&self) -> Value {
+        json!({ "completed": self.completed })
+    }
+    fn restore_state(&mut self, _: &Value) -> Result<(), rl::tune::TuneError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_searcher_without_a_trial_count_is_asked_as_slots_free_up() {
+    let dir = tmp("searcher");
+    let searcher = ListSearcher {
+        base: Value::Null,
+        lrs: vec![1e-3, 3e-4, 1e-4],
+        completed: Vec::new(),
+    };
+    let g = Tuner::new("PPO", ParamSpace::from_config(&tiny(0, 200, 16)).unwrap())
+        .tune_config(
+            TuneConfig::new()
+                .max_concurrent_trials(2)
+                .search_alg(searcher),
+        )
+        .run_config(quiet(&dir, "s").stop(Stop::iterations(2)))
+        .fit()
+        .unwrap();
+    assert_eq!(g.len(), 3);
+    let lrs: Vec<f64> = g.iter().map(|r| r.config["lr"].as_f64().unwrap()).collect();
+    assert_eq!(lrs, vec![1e-3, 3e-4, 1e-4]);
+    assert_eq!(g.num_terminated(), 3);
+    let (state, _) = rl::tune::ExperimentState::load_newest(g.experiment_path()).unwrap();
+    let mut done: Vec<u64> = state.searcher["completed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    done.sort();
+    assert_eq!(done, vec![0, 1, 2]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
