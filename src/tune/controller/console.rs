@@ -6,7 +6,7 @@ use rl_core::metrics::ResultDict;
 use serde_json::Value;
 
 use super::{now, Run};
-use crate::tune::report::format::{datetime_str, max_len, running_time_str};
+use crate::tune::report::format::{datetime_str, running_time_str};
 use crate::tune::report::table::{Align, Cell, Table};
 use crate::tune::report::{best_trial_line, result_box, status_line, trial_table, TableSpec};
 use crate::tune::trial::{Trial, TrialStatus};
@@ -176,7 +176,7 @@ impl Run {
                             "*"
                         }
                     )),
-                    Cell::Str(max_len(first, 40)),
+                    Cell::Str(first.to_string()),
                 ]
             })
             .collect();
@@ -185,6 +185,18 @@ impl Run {
             rows,
         );
         table.colalign = Some(vec![Align::Left, Align::Right, Align::Left]);
+        // The message's start says most: cut its end to fit the width.
+        if let Some(max) = self.c.progress.max_width {
+            let over = table.width().saturating_sub(max);
+            let w = table.widths()[2].saturating_sub(over).max(20);
+            for row in &mut table.rows {
+                if let Cell::Str(m) = &mut row[2] {
+                    if m.chars().count() > w {
+                        *m = format!("{}...", m.chars().take(w - 3).collect::<String>());
+                    }
+                }
+            }
+        }
         println!("{}", table.render());
         for t in &errored {
             println!(
