@@ -4,9 +4,14 @@
 //! - [`nn`] (`rl-nn`): reverse-mode autodiff, layers, Adam, action distributions;
 //! - [`core`] (`rl-core`): spaces, `Env`, `Policy`, connectors, env runners, learners;
 //! - [`envs`] (`rl-envs`): Gymnasium's classic-control environments;
-//! - [`algos`] (`rl-algos`): PPO and its `PPOConfig` builder;
+//! - [`algos`] (`rl-algos`): PPO and its `PPOConfig` builder.
 //!
-//! and holds [`tune`]: Ray Tune's sweeps (search spaces, schedulers, trial files, resume).
+//! and adds what a user sees of a run:
+//! - [`tune`]: Ray Tune's sweeps (search spaces, schedulers, trial files, resume);
+//! - [`logger`]: result loggers, TensorBoard event files with Ray Tune's tags;
+//! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
+//! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG;
+//! - [`render`]: CartPole drawn as text in the terminal.
 #![warn(missing_docs)]
 
 pub use rl_algos as algos;
@@ -14,4 +19,9 @@ pub use rl_core as core;
 pub use rl_envs as envs;
 pub use rl_nn as nn;
 
+pub mod logger;
+#[cfg(feature = "plot")]
+pub mod plot;
+pub mod render;
+pub mod results;
 pub mod tune;

@@ -7,19 +7,20 @@ pub mod ppo;
 pub use ppo::{PPOConfig, PPO};
 pub use rl_core::algorithm::Algorithm;
 
-use rl_core::algorithm::{register_algorithm, AlgorithmRegistration};
+use std::sync::Once;
+
+use rl_core::algorithm::register_algorithm;
 
 /// Registers the built-in algorithms (`"PPO"`) in rl-core's algorithm registry, so that
-/// [`rl_core::algorithm::build_algorithm`] and
-/// [`rl_core::algorithm::algorithm_from_checkpoint`] find them by name. Idempotent; also
-/// registers the built-in envs.
+/// [`rl_core::algorithm::build_algorithm`],
+/// [`rl_core::algorithm::algorithm_from_checkpoint`] and
+/// [`InferencePolicy::from_checkpoint`](rl_core::algorithm::InferencePolicy::from_checkpoint)
+/// find them by name; also registers the built-in envs. Runs once per process (building
+/// any built-in algorithm calls it).
 pub fn register_builtins() {
-    rl_envs::register_builtins();
-    register_algorithm(
-        AlgorithmRegistration::new("PPO", |config| {
-            Ok(Box::new(PPOConfig::from_value(config)?.build()?))
-        })
-        .default_config(|| serde_json::to_value(PPOConfig::default()).unwrap_or_default())
-        .from_checkpoint(|dir| Ok(Box::new(PPO::from_checkpoint(dir)?))),
-    );
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        rl_envs::register_builtins();
+        register_algorithm(PPO::registration());
+    });
 }

@@ -1,13 +1,15 @@
-//! Tune's part of the trial files: writing results through rl-core's
-//! [`TrialWriter`](rl_core::metrics::TrialWriter) (`params.json`, `result.json`,
-//! `progress.csv`), continuing them after a restart, `error.txt`, and the experiment-level
-//! files (`pbt_global.txt`).
+//! Tune's part of the trial files: writing results through the result loggers
+//! ([`TrialWriter`]: `params.json`, `result.json`, `progress.csv`; [`TensorBoardLogger`]:
+//! `events.out.tfevents.*`), continuing them after a restart, `error.txt`, and the
+//! experiment-level files (`pbt_global.txt`).
 
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
-use rl_core::metrics::{ResultDict, TrialWriter};
+use rl_core::metrics::{ResultDict, ResultLogger, TrialWriter};
+
+use crate::logger::TensorBoardLogger;
 use serde_json::Value;
 
 use super::TuneError;
@@ -35,30 +37,22 @@ pub fn read_results(dir: &Path) -> Result<Vec<ResultDict>, TuneError> {
     Ok(out)
 }
 
-/// Opens the trial's files to continue after iteration `keep`: `params.json` is
-/// rewritten, result rows after `keep` are dropped (a restarted trial recomputes them),
-/// so that a killed-and-resumed trial's files equal an uninterrupted one's.
-///
-/// Today this reads the kept rows and writes them again through a new
-/// [`TrialWriter`]; with an append mode in `TrialWriter` it becomes truncate-and-append.
-pub fn reopen_trial_files(
+/// The trial's result loggers, continuing after iteration `keep` (0: from scratch): Tune's
+/// trial files through [`TrialWriter::resume`] (rows after `keep` are dropped: a restarted
+/// trial recomputes them, so a killed-and-resumed trial's files equal an uninterrupted
+/// one's; `params.json` is rewritten, since PBT may have changed the config) and a new
+/// TensorBoard event file with Tune's tags beside them ([`TensorBoardLogger`]; TensorBoard
+/// reads all of a directory's event files).
+pub fn open_trial_loggers(
     dir: &Path,
     params: &Value,
     keep: usize,
-) -> Result<TrialWriter, TuneError> {
-    let kept: Vec<ResultDict> = read_results(dir)?
-        .into_iter()
-        .take_while(|r| {
-            r.get("training_iteration")
-                .and_then(Value::as_u64)
-                .is_some_and(|i| i as usize <= keep)
-        })
-        .collect();
-    let mut writer = TrialWriter::create(dir, params).map_err(|e| TuneError::io(dir, e))?;
-    for r in &kept {
-        writer.write(r).map_err(|e| TuneError::io(dir, e))?;
-    }
-    Ok(writer)
+) -> Result<Vec<Box<dyn ResultLogger>>, TuneError> {
+    fs::create_dir_all(dir).map_err(|e| TuneError::io(dir, e))?;
+    write_params(dir, params)?;
+    let writer = TrialWriter::resume(dir, params, keep as u64).map_err(|e| TuneError::io(dir, e))?;
+    let tensorboard = TensorBoardLogger::create(dir).map_err(|e| TuneError::io(dir, e))?;
+    Ok(vec![Box::new(writer), Box::new(tensorboard)])
 }
 
 /// Rewrites `params.json` (PBT changed the config).
@@ -111,7 +105,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn reopening_keeps_rows_up_to_the_checkpoint() {
+    fn reopening_keeps_rows_up_to_the_checkpoint_and_adds_an_event_file() {
         let dir = std::env::temp_dir().join(format!("rl-tune-files-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let mut w = TrialWriter::create(&dir, &json!({"lr": 1})).unwrap();
@@ -128,8 +122,8 @@ mod tests {
         write!(f, "{{\"training_iteration\": 6, \"x\"").unwrap();
         drop(f);
         assert_eq!(read_results(&dir).unwrap().len(), 5);
-        let mut w = reopen_trial_files(&dir, &json!({"lr": 2}), 3).unwrap();
-        w.write(
+        let mut loggers = open_trial_loggers(&dir, &json!({"lr": 2}), 3).unwrap();
+        loggers[0].on_result(
             json!({"training_iteration": 4, "x": 41})
                 .as_object()
                 .unwrap(),
@@ -143,6 +137,14 @@ mod tests {
         let params: Value =
             serde_json::from_str(&fs::read_to_string(dir.join("params.json")).unwrap()).unwrap();
         assert_eq!(params, json!({"lr": 2}));
+        let events = fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with("events.out.tfevents.")
+            })
+            .count();
+        assert_eq!(events, 1);
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -1,12 +1,23 @@
-//! The algorithm wing: shared config, the `Algorithm` trait, and what a run writes.
+//! The algorithm wing: the [`Algorithm`] trait that Tune and the command line drive, the
+//! shared [`Driver`] every algorithm runs in, the [`AlgorithmLogic`] an algorithm brings, the
+//! shared config, counters, checkpoints and the registry that builds algorithms by name.
 
 pub mod checkpoint;
 pub mod config;
+pub mod counters;
+pub mod driver;
+pub mod inference;
+pub mod logic;
 pub mod registry;
 
 pub use config::{
-    get_by_key, set_by_key, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength, ModelConfig,
+    check_finite, get_by_key, set_by_key, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit,
+    FragmentLength, ModelConfig,
 };
+pub use counters::Counters;
+pub use driver::{Driver, StepContext, DEFAULT_MODULE_ID};
+pub use inference::InferencePolicy;
+pub use logic::{AlgorithmLogic, Spaces};
 pub use registry::{
     algorithm_from_checkpoint, build_algorithm, default_config, register_algorithm,
     registered_algorithms, AlgorithmRegistration,
@@ -16,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::env::EnvError;
 use crate::learner::LearnerError;
-use crate::metrics::ResultDict;
+use crate::metrics::{ResultDict, ResultLogger};
 use crate::runner::RunnerError;
 
 /// Errors from building, training or saving an algorithm.
@@ -78,6 +89,9 @@ pub trait Algorithm: Send {
     fn stop(&mut self) -> Result<Option<PathBuf>, AlgorithmError>;
     /// The config the algorithm was built from, as JSON (every key, RLlib's names).
     fn config_json(&self) -> serde_json::Value;
+    /// Feeds every later result to `logger` too (after the trial files of
+    /// [`log_to`](Algorithm::log_to)), e.g. a TensorBoard event file.
+    fn add_logger(&mut self, logger: Box<dyn ResultLogger>);
 }
 
 impl std::fmt::Debug for dyn Algorithm {

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::checkpoint::CheckpointReader;
 use super::{Algorithm, AlgorithmError, ConfigError};
+use crate::module::RLModule;
 
 /// Builds an algorithm from its config (a JSON object of RLlib-named keys).
 pub type AlgorithmFactory =
@@ -26,6 +27,11 @@ pub type CheckpointFactory =
 /// The default config of an algorithm, as JSON (every key with its default value).
 pub type DefaultConfigFn = Arc<dyn Fn() -> Value + Send + Sync + 'static>;
 
+/// Reads the acting module alone from a checkpoint of the algorithm (policy export).
+pub type ModuleLoader = Arc<
+    dyn Fn(&CheckpointReader) -> Result<Box<dyn RLModule>, AlgorithmError> + Send + Sync + 'static,
+>;
+
 /// One registry entry: how to build the algorithm, its default config, and how to load it
 /// from a checkpoint.
 #[derive(Clone)]
@@ -34,6 +40,7 @@ pub struct AlgorithmRegistration {
     build: AlgorithmFactory,
     default_config: DefaultConfigFn,
     from_checkpoint: Option<CheckpointFactory>,
+    load_module: Option<ModuleLoader>,
 }
 
 impl std::fmt::Debug for AlgorithmRegistration {
@@ -57,6 +64,7 @@ impl AlgorithmRegistration {
             build: Arc::new(factory),
             default_config: Arc::new(|| Value::Object(Default::default())),
             from_checkpoint: None,
+            load_module: None,
         }
     }
 
@@ -75,6 +83,19 @@ impl AlgorithmRegistration {
         F: Fn(&Path) -> Result<Box<dyn Algorithm>, AlgorithmError> + Send + Sync + 'static,
     {
         self.from_checkpoint = Some(Arc::new(f));
+        self
+    }
+
+    /// How to read the acting module alone from a checkpoint of the algorithm (for
+    /// [`InferencePolicy::from_checkpoint`](super::InferencePolicy::from_checkpoint)).
+    pub fn load_module<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&CheckpointReader) -> Result<Box<dyn RLModule>, AlgorithmError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.load_module = Some(Arc::new(f));
         self
     }
 
@@ -131,6 +152,19 @@ pub fn algorithm_from_checkpoint(dir: &Path) -> Result<Box<dyn Algorithm>, Algor
         )))
     })?;
     load(dir)
+}
+
+/// Reads the acting module of the checkpoint open in `reader`, whichever registered
+/// algorithm wrote it.
+pub fn load_acting_module(reader: &CheckpointReader) -> Result<Box<dyn RLModule>, AlgorithmError> {
+    let name = reader.metadata().algorithm.clone();
+    let entry = lookup(&name)?;
+    let load = entry.load_module.ok_or_else(|| {
+        AlgorithmError::Config(ConfigError(format!(
+            "algorithm {name:?} was registered without a module loader"
+        )))
+    })?;
+    load(reader)
 }
 
 /// The names of the registered algorithms, sorted.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rl_core::algorithm::checkpoint::list_checkpoints;
 use rl_core::algorithm::{build_algorithm, Algorithm};
-use rl_core::metrics::{ResultDict, TrialWriter};
+use rl_core::metrics::{ResultDict, ResultLogger};
 use serde_json::Value;
 
 mod barrier;
@@ -27,7 +27,7 @@ mod console;
 mod state;
 
 use super::config::{CheckpointConfig, FailureConfig, ProgressConfig};
-use super::files::{append_error, reopen_trial_files};
+use super::files::{append_error, open_trial_loggers};
 use super::report::format::datetime_str;
 use super::result_grid::ResultGrid;
 use super::schedulers::{metric_value, Decision, Ordering, TrialInfo, TrialScheduler};
@@ -73,7 +73,8 @@ enum Start {
 #[derive(Default)]
 struct Runtime {
     algo: Option<Box<dyn Algorithm>>,
-    writer: Option<TrialWriter>,
+    /// The trial's files and TensorBoard events, fed every decided result.
+    loggers: Vec<Box<dyn ResultLogger>>,
     /// Results waiting for their decision (the ordering may make them wait).
     queue: VecDeque<ResultDict>,
     in_flight: bool,
@@ -369,11 +370,11 @@ impl Run {
                 let _ = std::fs::remove_dir_all(&path);
             }
         }
-        let writer = reopen_trial_files(&dir, &t.config, keep)?;
+        let loggers = open_trial_loggers(&dir, &t.config, keep)?;
         let config = t.config.clone();
         let decided = t.decided_iteration;
         let rt = &mut self.rt[j];
-        rt.writer = Some(writer);
+        rt.loggers = loggers;
         rt.queue.clear();
         rt.replay_until = if decided > keep { decided } else { 0 };
         // Paused at the barrier with a checkpoint of that very iteration: rebuild it and
@@ -520,9 +521,11 @@ impl Run {
     fn decide(&mut self, j: usize, r: ResultDict) -> Result<(), TuneError> {
         let iteration = Self::iteration_of(&r);
         let time = self.time_of(&r);
-        if let Some(w) = self.rt[j].writer.as_mut() {
-            w.write(&r)
-                .map_err(|e| TuneError::io(w.dir().to_path_buf(), e))?;
+        if !self.rt[j].loggers.is_empty() {
+            let dir = self.dir(j);
+            for logger in &mut self.rt[j].loggers {
+                logger.on_result(&r).map_err(|e| TuneError::io(&dir, e))?;
+            }
         }
         {
             let t = &mut self.c.trials[j];
@@ -580,7 +583,7 @@ impl Run {
     fn finish(&mut self, j: usize) {
         self.rt[j].algo = None;
         self.rt[j].queue.clear();
-        self.rt[j].writer = None;
+        self.rt[j].loggers.clear();
         self.c.trials[j].status = TrialStatus::Terminated;
         let (trial_id, config) = self.info(j);
         let last = self.c.trials[j].last_result.clone();
@@ -619,7 +622,7 @@ impl Run {
         let rt = &mut self.rt[j];
         rt.algo = None;
         rt.queue.clear();
-        rt.writer = None;
+        rt.loggers.clear();
         let max = self.c.failure.max_failures;
         let retry = !self.stopping && (max < 0 || t.num_failures as i64 <= max);
         if retry {

@@ -224,7 +224,9 @@ pub(crate) mod rng_serde {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub fn serialize<S: Serializer>(rng: &Rng, s: S) -> Result<S::Ok, S::Error> {
-        RngState::of(rng).serialize(s)
+        RngState::of(rng)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Rng, D::Error> {

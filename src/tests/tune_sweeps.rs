@@ -11,7 +11,7 @@ use rl::algos::PPOConfig;
 use rl::core::algorithm::{
     register_algorithm, Algorithm, AlgorithmError, AlgorithmRegistration, ConfigError,
 };
-use rl::core::metrics::ResultDict;
+use rl::core::metrics::{ResultDict, ResultLogger};
 use rl::tune::{
     grid_search, loguniform, AsyncHyperBandScheduler, CheckpointConfig, FailureConfig, Mode,
     ParamSpace, PopulationBasedTraining, ResultGrid, RunConfig, Stop, TrialStatus, TuneConfig,
@@ -283,6 +283,9 @@ impl Algorithm for Flaky {
     }
     fn config_json(&self) -> Value {
         self.inner.config_json()
+    }
+    fn add_logger(&mut self, logger: Box<dyn ResultLogger>) {
+        self.inner.add_logger(logger)
     }
 }
 
