@@ -151,6 +151,33 @@ fn results_do_not_depend_on_concurrency_or_threads() {
         name.starts_with("PPO_CartPole-v1_") && name.ends_with("_00000_0_minibatch_size=32"),
         "{name}"
     );
+    // Every trial writes one TensorBoard event file beside result.json, with Tune's tags
+    // (the encoding itself is checked in tensorboard_events.rs).
+    for r in one.iter() {
+        let events: Vec<PathBuf> = std::fs::read_dir(&r.path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("events.out.tfevents.")
+            })
+            .collect();
+        assert_eq!(events.len(), 1, "{}", r.path.display());
+        let bytes = std::fs::read(&events[0]).unwrap();
+        for tag in [
+            "ray/tune/env_runners/episode_return_mean",
+            "ray/tune/evaluation/env_runners/episode_return_mean",
+            "ray/tune/num_env_steps_sampled_lifetime",
+        ] {
+            assert!(
+                bytes.windows(tag.len()).any(|w| w == tag.as_bytes()),
+                "{tag} in {}",
+                events[0].display()
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -589,6 +616,11 @@ fn killed_sweep_ends_as_an_uninterrupted_one(test: &str, scenario: &str) {
                 .count()
         };
         assert_eq!(rows(&a.path), rows(&b.path));
+        let header = |p: &Path| {
+            let csv = std::fs::read_to_string(p.join("progress.csv")).unwrap();
+            csv.lines().next().map(String::from)
+        };
+        assert_eq!(header(&a.path), header(&b.path), "progress.csv columns");
         let name = |r: &rl::tune::TuneResult| {
             r.checkpoint
                 .as_ref()

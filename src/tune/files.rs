@@ -50,7 +50,8 @@ pub fn open_trial_loggers(
 ) -> Result<Vec<Box<dyn ResultLogger>>, TuneError> {
     fs::create_dir_all(dir).map_err(|e| TuneError::io(dir, e))?;
     write_params(dir, params)?;
-    let writer = TrialWriter::resume(dir, params, keep as u64).map_err(|e| TuneError::io(dir, e))?;
+    let writer =
+        TrialWriter::resume(dir, params, keep as u64).map_err(|e| TuneError::io(dir, e))?;
     let tensorboard = TensorBoardLogger::create(dir).map_err(|e| TuneError::io(dir, e))?;
     Ok(vec![Box::new(writer), Box::new(tensorboard)])
 }
@@ -123,12 +124,13 @@ mod tests {
         drop(f);
         assert_eq!(read_results(&dir).unwrap().len(), 5);
         let mut loggers = open_trial_loggers(&dir, &json!({"lr": 2}), 3).unwrap();
-        loggers[0].on_result(
-            json!({"training_iteration": 4, "x": 41})
-                .as_object()
-                .unwrap(),
-        )
-        .unwrap();
+        loggers[0]
+            .on_result(
+                json!({"training_iteration": 4, "x": 41})
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap();
         let rows = read_results(&dir).unwrap();
         let xs: Vec<i64> = rows.iter().map(|r| r["x"].as_i64().unwrap()).collect();
         assert_eq!(xs, vec![10, 20, 30, 41]);
