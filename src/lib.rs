@@ -7,6 +7,7 @@
 //! - [`algos`] (`rl-algos`): PPO and its `PPOConfig` builder.
 //!
 //! and adds what a user sees of a run:
+//! - [`tune`]: Ray Tune's sweeps (search spaces, schedulers, trial files, resume);
 //! - [`logger`]: result loggers, TensorBoard event files with Ray Tune's tags;
 //! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
 //! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG;
@@ -32,3 +33,4 @@ pub mod logger;
 pub mod plot;
 pub mod render;
 pub mod results;
+pub mod tune;
