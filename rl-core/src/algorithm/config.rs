@@ -1,6 +1,24 @@
 //! The settings every algorithm shares, flat and serializable, each with RLlib's name
 //! (RLlib's `AlgorithmConfig`). Algorithms embed it (`#[serde(flatten)]`) next to their own
 //! and implement [`AlgoConfig`] for the whole.
+//!
+//! Loading and setting keys works for any config ([`from_json`], [`from_toml`],
+//! [`from_value`], [`set_by_key`]): missing keys take their defaults, unknown keys are
+//! refused with the nearest known one named, at every level. Every key's doc line is the
+//! doc comment on its field ([`key_docs`]); `docs/config.md` lists them all.
+
+mod consistency;
+pub mod key_docs;
+mod keys;
+pub mod load;
+pub mod reference;
+mod set;
+mod toml_text;
+
+pub use consistency::check_learner_connector;
+pub use key_docs::{check_key_docs, key_docs, KeyDoc};
+pub use load::{from_json, from_toml, from_value, to_toml};
+pub use set::{get_by_key, set_by_key};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -212,6 +230,42 @@ pub trait AlgoConfig:
     /// Checks every setting (shared and own), saying what to change: the shared ones with
     /// [`AlgorithmConfig::validate`], then the algorithm's.
     fn validate(&self) -> Result<(), ConfigError>;
+
+    /// The Rust source declaring the config's struct (`include_str!("config.rs")`), whose
+    /// field doc comments are the keys' docs ([`key_docs`], `docs/config.md`); the shared
+    /// structs' source is added. Empty by default: the keys are undocumented.
+    const KEY_DOCS_SOURCE: &'static str = "";
+
+    /// A config from a JSON value: missing keys take their defaults, unknown keys are refused
+    /// with the nearest known one named ([`from_value`]).
+    fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
+        load::from_value(value)
+    }
+
+    /// A config from JSON text ([`from_json`]).
+    fn from_json(text: &str) -> Result<Self, ConfigError> {
+        load::from_json(text)
+    }
+
+    /// A config from TOML text ([`from_toml`]); errors name the key and its line.
+    fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        load::from_toml(text)
+    }
+
+    /// The config as TOML ([`to_toml`]).
+    fn to_toml(&self) -> Result<String, ConfigError> {
+        load::to_toml(self)
+    }
+
+    /// Sets a key by its RLlib name from a JSON value ([`set_by_key`]).
+    fn set(&mut self, key: &str, value: serde_json::Value) -> Result<(), ConfigError> {
+        set_by_key(self, key, value)
+    }
+
+    /// Reads a key by its RLlib name ([`get_by_key`]).
+    fn get(&self, key: &str) -> Option<serde_json::Value> {
+        get_by_key(self, key)
+    }
 }
 
 impl AlgorithmConfig {
@@ -320,89 +374,15 @@ impl AlgorithmConfig {
     }
 }
 
-/// Sets one field of any serializable config by its name from a JSON value, the way the
-/// sweep tool builds trials (`set_by_key(&mut config, "minibatch_size", json!(256))`).
-/// Unknown keys and values of the wrong type are errors that name the key.
-pub fn set_by_key<T>(config: &mut T, key: &str, value: serde_json::Value) -> Result<(), ConfigError>
-where
-    T: Serialize + serde::de::DeserializeOwned,
-{
-    let mut json = serde_json::to_value(&*config).map_err(|e| ConfigError(e.to_string()))?;
-    let obj = json
-        .as_object_mut()
-        .ok_or_else(|| ConfigError("config does not serialize to an object".into()))?;
-    // `model_config/fcnet_hiddens` (or `.`) reaches into a nested section.
-    let mut path = key.split(['/', '.']).peekable();
-    let mut node = obj;
-    loop {
-        let seg = path.next().unwrap_or_default();
-        if !node.contains_key(seg) {
-            let mut known: Vec<&String> = node.keys().collect();
-            known.sort();
-            return Err(ConfigError(format!(
-                "unknown config key `{key}`; known keys: {known:?}"
-            )));
-        }
-        if path.peek().is_none() {
-            node.insert(seg.to_string(), value);
-            break;
-        }
-        node = node
-            .get_mut(seg)
-            .and_then(|v| v.as_object_mut())
-            .ok_or_else(|| {
-                ConfigError(format!("config key `{seg}` in `{key}` is not a section"))
-            })?;
-    }
-    *config = serde_json::from_value(json)
-        .map_err(|e| ConfigError(format!("cannot set `{key}`: {e}")))?;
-    Ok(())
-}
-
-/// Reads one field of a serializable config by name (`/` or `.` reaches into sections).
-pub fn get_by_key<T: Serialize>(config: &T, key: &str) -> Option<serde_json::Value> {
-    let mut json = serde_json::to_value(config).ok()?;
-    for seg in key.split(['/', '.']) {
-        json = json.get(seg)?.clone();
-    }
-    Some(json)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn cartpole() -> AlgorithmConfig {
         AlgorithmConfig {
             env: "CartPole-v1".into(),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn set_by_key_sets_and_checks_types() {
-        let mut c = cartpole();
-        set_by_key(&mut c, "minibatch_size", json!(256)).unwrap();
-        assert_eq!(c.minibatch_size, 256);
-        set_by_key(&mut c, "model_config/fcnet_hiddens", json!([64, 64])).unwrap();
-        assert_eq!(c.model_config.fcnet_hiddens, vec![64, 64]);
-        set_by_key(&mut c, "rollout_fragment_length", json!(50)).unwrap();
-        assert_eq!(c.rollout_fragment_length, FragmentLength::Steps(50));
-        set_by_key(&mut c, "rollout_fragment_length", json!("auto")).unwrap();
-        assert_eq!(c.rollout_fragment_length, FragmentLength::Auto);
-        let e = set_by_key(&mut c, "minibatch_sise", json!(1)).unwrap_err();
-        assert!(e.0.contains("unknown config key `minibatch_sise`"), "{e}");
-        let e = set_by_key(&mut c, "minibatch_size", json!("big")).unwrap_err();
-        assert!(e.0.contains("minibatch_size"), "{e}");
-        assert_eq!(
-            c.minibatch_size, 256,
-            "a failed set leaves the config as it was"
-        );
-        assert_eq!(
-            get_by_key(&c, "model_config.fcnet_hiddens"),
-            Some(json!([64, 64]))
-        );
     }
 
     #[test]

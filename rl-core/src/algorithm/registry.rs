@@ -13,6 +13,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use serde_json::Value;
 
 use super::checkpoint::CheckpointReader;
+use super::config::reference::{self, ReferenceEntry};
+use super::config::KeyDoc;
 use super::{Algorithm, AlgorithmError, ConfigError};
 use crate::module::RLModule;
 
@@ -27,6 +29,9 @@ pub type CheckpointFactory =
 /// The default config of an algorithm, as JSON (every key with its default value).
 pub type DefaultConfigFn = Arc<dyn Fn() -> Value + Send + Sync + 'static>;
 
+/// The documented keys of the algorithm's config (for `docs/config.md`).
+pub type KeyDocsFn = Arc<dyn Fn() -> Result<Vec<KeyDoc>, ConfigError> + Send + Sync + 'static>;
+
 /// Reads the acting module alone from a checkpoint of the algorithm (policy export).
 pub type ModuleLoader = Arc<
     dyn Fn(&CheckpointReader) -> Result<Box<dyn RLModule>, AlgorithmError> + Send + Sync + 'static,
@@ -39,6 +44,7 @@ pub struct AlgorithmRegistration {
     name: String,
     build: AlgorithmFactory,
     default_config: DefaultConfigFn,
+    key_docs: Option<KeyDocsFn>,
     from_checkpoint: Option<CheckpointFactory>,
     load_module: Option<ModuleLoader>,
 }
@@ -63,6 +69,7 @@ impl AlgorithmRegistration {
             name: name.into(),
             build: Arc::new(factory),
             default_config: Arc::new(|| Value::Object(Default::default())),
+            key_docs: None,
             from_checkpoint: None,
             load_module: None,
         }
@@ -74,6 +81,16 @@ impl AlgorithmRegistration {
         F: Fn() -> Value + Send + Sync + 'static,
     {
         self.default_config = Arc::new(f);
+        self
+    }
+
+    /// The doc line of every config key ([`key_docs`](super::config::key_docs) of the
+    /// config type), for the config reference.
+    pub fn key_docs<F>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Result<Vec<KeyDoc>, ConfigError> + Send + Sync + 'static,
+    {
+        self.key_docs = Some(Arc::new(f));
         self
     }
 
@@ -138,6 +155,31 @@ pub fn build_algorithm(name: &str, config: &Value) -> Result<Box<dyn Algorithm>,
 /// The default config of the algorithm registered as `name`.
 pub fn default_config(name: &str) -> Result<Value, AlgorithmError> {
     Ok((lookup(name)?.default_config)())
+}
+
+/// The documented keys of the config of the algorithm registered as `name`; an algorithm
+/// registered without them has none.
+pub fn config_key_docs(name: &str) -> Result<Vec<KeyDoc>, AlgorithmError> {
+    match lookup(name)?.key_docs {
+        Some(f) => Ok(f()?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The config reference (`docs/config.md`) of every registered algorithm: its keys, their
+/// types, defaults and doc lines.
+pub fn config_reference() -> Result<String, AlgorithmError> {
+    let entries = registered_algorithms()
+        .into_iter()
+        .map(|name| {
+            Ok(ReferenceEntry {
+                default_config: default_config(&name)?,
+                key_docs: config_key_docs(&name)?,
+                algorithm: name,
+            })
+        })
+        .collect::<Result<Vec<_>, AlgorithmError>>()?;
+    Ok(reference::render(&entries))
 }
 
 /// Builds an algorithm from a checkpoint directory, whichever registered algorithm wrote
