@@ -5,18 +5,18 @@
 //! Loading and setting keys works for any config ([`from_json`], [`from_toml`],
 //! [`from_value`], [`set_by_key`]): missing keys take their defaults, unknown keys are
 //! refused with the nearest known one named, at every level. Every key's doc line is the
-//! doc comment on its field ([`key_docs`]); `docs/config.md` lists them all.
+//! doc comment on its field ([`key_docs()`]); `docs/config.md` lists them all.
 
 mod consistency;
-pub mod key_docs;
+mod key_docs;
 mod keys;
-pub mod load;
+mod load;
 pub mod reference;
 mod set;
 mod toml_text;
 
 pub use consistency::check_learner_connector;
-pub use key_docs::{check_key_docs, key_docs, KeyDoc};
+pub use key_docs::{check_key_docs, key_docs, key_docs_from_sources, KeyDoc};
 pub use load::{from_json, from_toml, from_value, to_toml};
 pub use set::{get_by_key, set_by_key};
 
@@ -112,14 +112,17 @@ pub struct AlgorithmConfig {
     pub env_to_module_connector: Option<Pipeline<dyn EnvToModule>>,
     /// The module→env pipeline, replacing the default one when set.
     pub module_to_env_connector: Option<Pipeline<dyn ModuleToEnv>>,
-    /// The learner pipeline, replacing the algorithm's default one when set.
+    /// The learner pipeline, replacing the algorithm's default one when set. Its connectors
+    /// take settings the config owns (GAE's γ and λ) from the config, and may not contradict
+    /// it.
     pub learner_connector: Option<Pipeline<dyn LearnerConnector>>,
     // --- .env_runners()
     /// Env runner threads; 0 samples in the driver.
     pub num_env_runners: usize,
     /// Envs each runner steps together.
     pub num_envs_per_env_runner: usize,
-    /// Steps per env per sample call.
+    /// Steps per env per sample call: `"auto"` (the train batch split over the envs) or a
+    /// number.
     pub rollout_fragment_length: FragmentLength,
     /// `"NoFilter"` or `"MeanStdFilter"`.
     pub observation_filter: String,
@@ -232,27 +235,27 @@ pub trait AlgoConfig:
     fn validate(&self) -> Result<(), ConfigError>;
 
     /// The Rust source declaring the config's struct (`include_str!("config.rs")`), whose
-    /// field doc comments are the keys' docs ([`key_docs`], `docs/config.md`); the shared
+    /// field doc comments are the keys' docs ([`key_docs()`], `docs/config.md`); the shared
     /// structs' source is added. Empty by default: the keys are undocumented.
     const KEY_DOCS_SOURCE: &'static str = "";
 
     /// A config from a JSON value: missing keys take their defaults, unknown keys are refused
-    /// with the nearest known one named ([`from_value`]).
+    /// with the nearest known one named ([`from_value()`]).
     fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
         load::from_value(value)
     }
 
-    /// A config from JSON text ([`from_json`]).
+    /// A config from JSON text ([`from_json()`]).
     fn from_json(text: &str) -> Result<Self, ConfigError> {
         load::from_json(text)
     }
 
-    /// A config from TOML text ([`from_toml`]); errors name the key and its line.
+    /// A config from TOML text ([`from_toml()`]); errors name the key and its line.
     fn from_toml(text: &str) -> Result<Self, ConfigError> {
         load::from_toml(text)
     }
 
-    /// The config as TOML ([`to_toml`]).
+    /// The config as TOML ([`to_toml()`]).
     fn to_toml(&self) -> Result<String, ConfigError> {
         load::to_toml(self)
     }

@@ -84,7 +84,7 @@ impl AlgorithmRegistration {
         self
     }
 
-    /// The doc line of every config key ([`key_docs`](super::config::key_docs) of the
+    /// The doc line of every config key ([`key_docs`](super::config::key_docs()) of the
     /// config type), for the config reference.
     pub fn key_docs<F>(mut self, f: F) -> Self
     where

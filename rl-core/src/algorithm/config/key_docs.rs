@@ -234,6 +234,27 @@ fn parse_fields(lines: &[&str], start: usize) -> (Vec<Field>, usize) {
     (fields, i)
 }
 
+/// Rustdoc's intra-doc links as plain code: ``[`X`](y)`` and ``[`X`]`` become `` `X` ``.
+fn without_links(doc: &str) -> String {
+    let mut out = String::with_capacity(doc.len());
+    let mut rest = doc;
+    while let Some(i) = rest.find("[`") {
+        let Some(j) = rest[i + 2..].find("`]") else {
+            break;
+        };
+        out.push_str(&rest[..i]);
+        out.push_str(&rest[i + 1..i + 2 + j + 1]);
+        rest = &rest[i + 2 + j + 2..];
+        if rest.starts_with('(') {
+            if let Some(k) = rest.find(')') {
+                rest = &rest[k + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn depth_change(s: &str, open: char, close: char) -> i32 {
     s.chars()
         .map(|c| i32::from(c == open) - i32::from(c == close))
@@ -268,7 +289,7 @@ fn field(decl: &str, doc: &[String], attrs: &str) -> Option<Field> {
     Some(Field {
         name: rename.unwrap_or(name.trim()).to_string(),
         ty: ty.split_whitespace().collect::<Vec<_>>().join(" "),
-        doc: first_paragraph.join(" "),
+        doc: without_links(&first_paragraph.join(" ")),
         flatten: serde("flatten"),
         skip: serde("skip") || serde("skip_serializing"),
     })
@@ -332,6 +353,10 @@ struct Inner {
             "A long one whose type wraps, with a second doc line."
         );
         assert!(key_docs_from_sources(&[SOURCE], "Missing").is_err());
+        assert_eq!(
+            without_links("Start from [`Pipeline::new`] or [`x`](crate::y), [not a link]."),
+            "Start from `Pipeline::new` or `x`, [not a link]."
+        );
     }
 
     #[test]
