@@ -57,6 +57,7 @@ fn nested_sections_are_checked_but_env_config_and_pipelines_are_free() {
     let mut config = small();
     config.base.env_config = json!({"max_episode_steps": 20, "anything": {"nested": 1}});
     config.base.env_to_module_connector = Some(Pipeline::default_env_to_module(true));
+    config.base.observation_filter = "MeanStdFilter".into();
     config.base.learner_connector = Some(configurable_learner_pipeline());
     let back = PPOConfig::from_json(&config.to_json()).unwrap();
     assert_eq!(back, config);
@@ -161,4 +162,25 @@ fn gae_takes_gamma_and_lambda_from_the_config() {
             .contains("`lambda` = 0.5 contradicts the config's `lambda_` = 0.95"),
         "{err}"
     );
+}
+
+#[test]
+fn env_and_action_pipelines_must_agree_with_the_keys_they_duplicate() {
+    let mut config = small();
+    config.base.env_to_module_connector = Some(Pipeline::default_env_to_module(true));
+    let err = config.validate().unwrap_err();
+    assert!(err.0.contains("observation_filter"), "{err}");
+    config
+        .set("observation_filter", json!("MeanStdFilter"))
+        .unwrap();
+    config.validate().unwrap();
+    config.base.module_to_env_connector = Some(Pipeline::default_module_to_env(true, true));
+    let err = config.validate().unwrap_err();
+    assert!(
+        err.0
+            .contains("clip_actions = true but the config's clip_actions = false"),
+        "{err}"
+    );
+    config.set("clip_actions", json!(true)).unwrap();
+    config.validate().unwrap();
 }

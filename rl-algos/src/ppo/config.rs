@@ -342,8 +342,8 @@ impl PPOConfig {
         if self.adam_eps.is_nan() || self.adam_eps <= 0.0 {
             return err(format!("adam_eps = {} must be positive", self.adam_eps));
         }
-        // GAE's γ and λ come from `gamma` and `lambda_`; a pipeline may not say otherwise.
-        config::check_learner_connector(self)
+        // GAE's γ and λ come from `gamma` and `lambda_`; pipelines may not say otherwise.
+        config::check_connectors(self)
     }
 
     /// The config as pretty JSON.

@@ -15,7 +15,7 @@ pub mod reference;
 mod set;
 mod toml_text;
 
-pub use consistency::check_learner_connector;
+pub use consistency::check_connectors;
 pub use key_docs::{check_key_docs, key_docs, key_docs_from_sources, KeyDoc};
 pub use load::{from_json, from_toml, from_value, to_toml};
 pub use set::{get_by_key, set_by_key};
@@ -107,10 +107,13 @@ pub struct AlgorithmConfig {
     pub clip_actions: bool,
     // --- connector pipelines (plugins, serialized with typetag)
     /// The env→module pipeline, replacing the default one (batching, then the observation
-    /// filter) when set. Start from [`Pipeline::default_env_to_module`] and edit it.
+    /// filter) when set; it has a `MeanStdFilter` exactly when `observation_filter` says so.
+    /// Start from [`Pipeline::default_env_to_module`] and edit it.
     /// RLlib's callable instead prepends user connectors to the default ones.
     pub env_to_module_connector: Option<Pipeline<dyn EnvToModule>>,
-    /// The module→env pipeline, replacing the default one when set.
+    /// The module→env pipeline, replacing the default one when set; its
+    /// `NormalizeAndClipActions`, if any, has the config's `normalize_actions` and
+    /// `clip_actions`.
     pub module_to_env_connector: Option<Pipeline<dyn ModuleToEnv>>,
     /// The learner pipeline, replacing the algorithm's default one when set. Its connectors
     /// take settings the config owns (GAE's γ and λ) from the config, and may not contradict
@@ -381,7 +384,8 @@ impl AlgorithmConfig {
 mod tests {
     use super::*;
 
-    fn cartpole() -> AlgorithmConfig {
+    /// The shared config with an env, valid as it is.
+    pub(super) fn cartpole() -> AlgorithmConfig {
         AlgorithmConfig {
             env: "CartPole-v1".into(),
             ..Default::default()

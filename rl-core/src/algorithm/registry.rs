@@ -167,19 +167,40 @@ pub fn config_key_docs(name: &str) -> Result<Vec<KeyDoc>, AlgorithmError> {
 }
 
 /// The config reference (`docs/config.md`) of every registered algorithm: its keys, their
-/// types, defaults and doc lines.
+/// types, defaults and doc lines. An algorithm whose keys have no docs is listed with its
+/// top-level keys marked undocumented.
 pub fn config_reference() -> Result<String, AlgorithmError> {
     let entries = registered_algorithms()
         .into_iter()
         .map(|name| {
+            let default_config = default_config(&name)?;
+            let key_docs = match config_key_docs(&name) {
+                Ok(docs) if !docs.is_empty() => docs,
+                _ => undocumented(&default_config),
+            };
             Ok(ReferenceEntry {
-                default_config: default_config(&name)?,
-                key_docs: config_key_docs(&name)?,
+                default_config,
+                key_docs,
                 algorithm: name,
             })
         })
         .collect::<Result<Vec<_>, AlgorithmError>>()?;
     Ok(reference::render(&entries))
+}
+
+/// The top-level keys of a config without docs.
+fn undocumented(default_config: &Value) -> Vec<KeyDoc> {
+    let keys = default_config
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.keys());
+    keys.map(|k| KeyDoc {
+        key: k.clone(),
+        ty: "?".into(),
+        doc: "(undocumented: the config sets no `AlgoConfig::KEY_DOCS_SOURCE`)".into(),
+        section: false,
+    })
+    .collect()
 }
 
 /// Builds an algorithm from a checkpoint directory, whichever registered algorithm wrote
@@ -238,6 +259,11 @@ mod tests {
             serde_json::json!({"lr": 0.1})
         );
         assert!(registered_algorithms().contains(&"RegistryTestAlgo".to_string()));
+        let reference = config_reference().unwrap();
+        assert!(
+            reference.contains("## RegistryTestAlgo") && reference.contains("| `lr` | `?` |"),
+            "{reference}"
+        );
         let e = build_algorithm("RegistryTestAlgo", &Value::Null).unwrap_err();
         assert!(e.to_string().contains("not buildable"));
     }

@@ -70,16 +70,10 @@ pub fn get_by_key<T: Serialize>(config: &T, key: &str) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{AlgorithmConfig, FragmentLength};
+    use super::super::tests::cartpole;
+    use super::super::FragmentLength;
     use super::*;
     use serde_json::json;
-
-    fn cartpole() -> AlgorithmConfig {
-        AlgorithmConfig {
-            env: "CartPole-v1".into(),
-            ..Default::default()
-        }
-    }
 
     #[test]
     fn set_by_key_sets_and_checks_types() {
