@@ -23,6 +23,12 @@
 //! - [`envs`] (`rl-envs`): Gymnasium's classic-control environments;
 //! - [`nn`] (`rl-nn`): reverse-mode autodiff, layers, Adam, action distributions.
 //!
+//! Beside them, `rl` has what a user sees of a run:
+//! - [`logger`]: result loggers, TensorBoard event files with Ray Tune's tags;
+//! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
+//! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG;
+//! - [`render`]: CartPole drawn as text in the terminal.
+//!
 //! The crates that appear in these signatures are re-exported — [`rand`], [`ndarray`],
 //! [`serde_json`], [`serde`], [`typetag`] — so that a program uses the same versions: seed
 //! [`core::Rng`] through `rl::rand::SeedableRng` (the prelude brings it), not a `rand` of
@@ -37,6 +43,12 @@ pub use rl_core as core;
 pub use rl_envs as envs;
 #[doc(inline)]
 pub use rl_nn as nn;
+
+pub mod logger;
+#[cfg(feature = "plot")]
+pub mod plot;
+pub mod render;
+pub mod results;
 
 #[doc(no_inline)]
 pub use ndarray;

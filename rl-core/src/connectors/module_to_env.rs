@@ -27,7 +27,7 @@ pub struct ModuleToEnvBatch {
 
 /// One module→env transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait ModuleToEnv: Send + Sync {
+pub trait ModuleToEnv: CloneModuleToEnv + Send + Sync {
     connector_methods!();
 
     /// Transforms the batch in place.
@@ -39,6 +39,7 @@ pub trait ModuleToEnv: Send + Sync {
 }
 
 impl_connector_for!(ModuleToEnv);
+super::pipeline::connector_clone!(ModuleToEnv, CloneModuleToEnv);
 
 impl Pipeline<dyn ModuleToEnv> {
     /// Runs every connector in order.
@@ -87,7 +88,7 @@ impl ModuleToEnv for GetActions {
         let n = batch.action_dist_inputs.nrows();
         let width = dist.action_width(batch.action_dist_inputs.ncols());
         check_action_width(ctx.action_space, width).map_err(bad)?;
-        if batch.actions.dim() != (n, width) {
+        if batch.actions.dim() != (n, width) || !batch.actions.is_standard_layout() {
             batch.actions = Array2::zeros((n, width));
         }
         batch.action_logp.clear();

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::keys::unknown_keys;
-use super::toml_text::TomlText;
+use super::toml_text::{explain_stand_in, TomlText};
 use super::ConfigError;
 
 /// A config from a JSON value (what [`build_algorithm`](crate::algorithm::build_algorithm)
@@ -36,7 +36,17 @@ where
     T: Serialize + DeserializeOwned + Default,
 {
     let doc = TomlText::parse(text)?;
-    load(&doc.value, &|path| doc.line(path))
+    let line_of = |path: &str| doc.line(path);
+    // TOML can write `nan` and `inf`, JSON cannot: the config itself is read from the TOML,
+    // so that such a value reaches `validate()`, which refuses it by name. The JSON form
+    // finds unknown keys and, on error, the key whose value is of the wrong type.
+    match toml::from_str::<T>(text) {
+        Ok(config) => refuse_unknown_keys(config, &doc.value, &line_of),
+        Err(e) => Err(match load::<T>(&doc.value, &line_of) {
+            Err(located) => ConfigError(explain_stand_in(&located.0)),
+            Ok(_) => ConfigError(format!("bad TOML: {e}")),
+        }),
+    }
 }
 
 /// The config as TOML. TOML has no null, so a key set to `None` is left out and reads back
@@ -87,6 +97,16 @@ where
             }))
         }
     };
+    refuse_unknown_keys(config, input, line_of)
+}
+
+/// `config` if it serializes back every key of `input` it was read from; otherwise an error
+/// naming each unknown key with the nearest known one (and its line, from `line_of`).
+fn refuse_unknown_keys<T: Serialize>(
+    config: T,
+    input: &Value,
+    line_of: &dyn Fn(&str) -> Option<usize>,
+) -> Result<T, ConfigError> {
     let unknown = unknown_keys(input, &to_json(&config)?);
     if unknown.is_empty() {
         return Ok(config);
@@ -250,6 +270,22 @@ mod tests {
         let e = from_toml::<Whole>("own = 3\n\n[inner]\nwidth = -1\n").unwrap_err();
         assert!(e.0.starts_with("`inner/width` (line 4):"), "{e}");
         let e = from_toml::<Whole>("own = 3\nonw = 1\n").unwrap_err();
+        assert_eq!(e.0, "line 2: unknown key `onw`; did you mean `own`?");
+        // TOML's nan and inf reach the config (for `validate` to refuse by name); a type
+        // error elsewhere is still found.
+        let w = from_toml::<Whole>("lr = nan\nclip = -inf\n").unwrap();
+        assert!(w.shared.lr.is_nan() && w.clip == Some(f64::NEG_INFINITY));
+        let e = from_toml::<Whole>("clip = inf\nown = \"one\"\n").unwrap_err();
+        assert!(
+            e.0.starts_with("`own` (line 2): invalid type: string"),
+            "{e}"
+        );
+        let e = from_toml::<Whole>("lr = 1.0\nown = nan\n").unwrap_err();
+        assert!(
+            e.0.starts_with("`own` (line 2): invalid type: floating point `nan` or `inf`"),
+            "{e}"
+        );
+        let e = from_toml::<Whole>("own = 3\nonw = 1\nlr = nan\n").unwrap_err();
         assert_eq!(e.0, "line 2: unknown key `onw`; did you mean `own`?");
         assert!(from_value::<Whole>(&json!([1])).is_err());
     }

@@ -1,6 +1,7 @@
 //! TOML config text as JSON, remembering the line of every key, so that an error about a
-//! key can say where it is. (Deserializing a `#[serde(flatten)]` config straight from TOML
-//! loses toml's spans; going through JSON keeps one path for JSON and TOML.)
+//! key can say where it is: the JSON form is what unknown keys and type errors are found in,
+//! one path for JSON and TOML (a `#[serde(flatten)]` config read straight from TOML loses
+//! toml's spans).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +33,20 @@ impl TomlText {
     pub fn line(&self, path: &str) -> Option<usize> {
         self.lines.get(path).copied()
     }
+}
+
+/// What TOML's `nan`, `inf` and `-inf` are in the JSON form (JSON has none of them).
+const NON_FINITE_STAND_IN: f64 = f64::MAX;
+
+/// An error message about the JSON form, with the stand-in for a non-finite float said as
+/// what it stands for.
+pub(crate) fn explain_stand_in(message: &str) -> String {
+    // serde_json shows a float as its JSON text.
+    let shown = match Number::from_f64(NON_FINITE_STAND_IN) {
+        Some(n) => format!("floating point `{n}`"),
+        None => return message.to_string(),
+    };
+    message.replace(&shown, "floating point `nan` or `inf`")
 }
 
 /// A TOML value with the byte span of every table entry.
@@ -96,11 +111,17 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        // JSON has no inf/nan: keep them as TOML writes them, so that the error names the key.
-        Ok(Node::Scalar(Number::from_f64(v).map_or_else(
-            || Value::String(v.to_string()),
-            Value::Number,
-        )))
+        // JSON has no inf/nan: a finite stand-in, which reads as a float wherever TOML's
+        // value would. Only the key checks see this form; the config itself is read from the
+        // TOML with the number (`from_toml`).
+        let v = if v.is_finite() {
+            v
+        } else {
+            NON_FINITE_STAND_IN
+        };
+        Ok(Node::Scalar(
+            Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Node, E> {
@@ -146,6 +167,8 @@ mod tests {
         assert_eq!(doc.line("minibatch_size"), Some(4));
         assert_eq!(doc.line("env_config/a"), Some(5));
         assert_eq!(doc.line("model_config/fcnet_hiddens"), Some(8));
+        let doc = TomlText::parse("a = nan\nb = [-inf]\n").unwrap();
+        assert_eq!(doc.value, json!({"a": f64::MAX, "b": [f64::MAX]}));
         let err = TomlText::parse("lr = = 1").unwrap_err();
         assert!(err.0.contains("line 1"), "{err}");
     }

@@ -40,7 +40,7 @@ pub struct LearnerContext<'a> {
 
 /// One learner-pipeline transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait LearnerConnector: Send + Sync {
+pub trait LearnerConnector: CloneLearnerConnector + Send + Sync {
     connector_methods!();
 
     /// Takes the settings the algorithm's config owns (GAE's γ and λ) from the whole config
@@ -60,6 +60,7 @@ pub trait LearnerConnector: Send + Sync {
 }
 
 impl_connector_for!(LearnerConnector);
+crate::connectors::pipeline::connector_clone!(LearnerConnector, CloneLearnerConnector);
 
 impl Pipeline<dyn LearnerConnector> {
     /// Gives every connector the algorithm's config ([`LearnerConnector::configure`]); a
