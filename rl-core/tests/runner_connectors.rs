@@ -7,8 +7,8 @@ use rl_core::connectors::learner::{
     AddColumnsFromEpisodesToTrainBatch, AddOneTsToEpisodesAndTruncate, GeneralAdvantageEstimation,
 };
 use rl_core::connectors::{
-    ConnectorContext, ConnectorError, ConnectorState, EnvToModule, EnvToModuleBatch,
-    LearnerConnector, LearnerContext, LearnerData, Named, Pipeline,
+    ConnectorContext, ConnectorError, EnvToModule, EnvToModuleBatch, LearnerConnector,
+    LearnerContext, LearnerData, Pipeline,
 };
 use rl_core::env::{
     register, Env, EnvError, EnvRegistration, EnvSpec, Info, Space, StepResult, Value,
@@ -119,12 +119,6 @@ impl ValueFunctionAPI for Uniform {
 struct ScaleObs {
     factor: f32,
 }
-impl Named for ScaleObs {
-    fn name(&self) -> &str {
-        "ScaleObs"
-    }
-}
-impl ConnectorState for ScaleObs {}
 #[typetag::serde]
 impl EnvToModule for ScaleObs {
     fn process(
@@ -239,10 +233,7 @@ fn learner_pipeline_builds_masked_batch_with_gae() {
     Pipeline::<dyn LearnerConnector>::new(vec![
         Box::new(AddOneTsToEpisodesAndTruncate),
         Box::new(AddColumnsFromEpisodesToTrainBatch),
-        Box::new(GeneralAdvantageEstimation {
-            gamma: 0.5,
-            lambda: 1.0,
-        }),
+        Box::new(GeneralAdvantageEstimation::with(0.5, 1.0)),
     ])
     .run(
         &mut data,

@@ -97,14 +97,16 @@ impl<L: AlgorithmLogic> Driver<L> {
     }
 
     /// How to register this algorithm by [`AlgorithmLogic::NAME`]: built from a JSON config
-    /// (missing keys take their defaults), with its default config and checkpoint loader.
+    /// (missing keys take their defaults, unknown ones are refused), with its default config,
+    /// its keys' docs and its checkpoint loader.
     pub fn registration() -> AlgorithmRegistration {
         AlgorithmRegistration::new(L::NAME, |value| {
-            let config: L::Config = serde_json::from_value(value.clone())
-                .map_err(|e| ConfigError(format!("bad {} config: {e}", L::NAME)))?;
+            let config = L::Config::from_value(value)
+                .map_err(|e| ConfigError(format!("{} config: {}", L::NAME, e.0)))?;
             Ok(Box::new(Driver::<L>::new(config)?))
         })
         .default_config(|| serde_json::to_value(L::Config::default()).unwrap_or_default())
+        .key_docs(crate::algorithm::config::key_docs::<L::Config>)
         .from_checkpoint(|dir| Ok(Box::new(Driver::<L>::from_checkpoint(dir)?)))
         .load_module(L::load_acting_module)
     }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{LearnerConnector, LearnerContext, LearnerData};
-use crate::connectors::{ConnectorError, ConnectorState, Named};
+use crate::connectors::ConnectorError;
 
 /// Appends to every episode chunk one step that repeats the last observation (and last
 /// action and distribution inputs) with reward 0. Downstream, that step has
@@ -12,13 +12,6 @@ use crate::connectors::{ConnectorError, ConnectorState, Named};
 /// marked truncated at its last real step, so GAE bootstraps from the extra step's value.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AddOneTsToEpisodesAndTruncate;
-
-impl Named for AddOneTsToEpisodesAndTruncate {
-    fn name(&self) -> &str {
-        "AddOneTsToEpisodesAndTruncate"
-    }
-}
-impl ConnectorState for AddOneTsToEpisodesAndTruncate {}
 
 #[typetag::serde]
 impl LearnerConnector for AddOneTsToEpisodesAndTruncate {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{LearnerConnector, LearnerContext, LearnerData};
 use crate::batch::TrainBatch;
-use crate::connectors::{ConnectorError, ConnectorState, Named};
+use crate::connectors::ConnectorError;
 
 /// Builds `obs`, `actions`, `rewards`, `terminateds`, `truncateds`, `action_logp`,
 /// `action_dist_inputs` and `loss_mask` from the episode chunks.
@@ -17,13 +17,6 @@ use crate::connectors::{ConnectorError, ConnectorState, Named};
 /// last real step is `terminated` if the episode terminated there, else `truncated`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AddColumnsFromEpisodesToTrainBatch;
-
-impl Named for AddColumnsFromEpisodesToTrainBatch {
-    fn name(&self) -> &str {
-        "AddColumnsFromEpisodesToTrainBatch"
-    }
-}
-impl ConnectorState for AddColumnsFromEpisodesToTrainBatch {}
 
 #[typetag::serde]
 impl LearnerConnector for AddColumnsFromEpisodesToTrainBatch {

@@ -1,31 +1,80 @@
 //! RLlib's `GeneralAdvantageEstimation` learner connector: value predictions for the whole
 //! batch, value targets by [`compute_value_targets`], advantages standardized over the batch.
+//!
+//! γ and λ are the config's `gamma` and `lambda_`, as in RLlib (whose learner builds the
+//! connector from the config): [`configure`](LearnerConnector::configure) reads them when the
+//! learner is built. A pipeline may still name them (pipelines written before they came from
+//! the config do), but only to the config's values: a config cannot say two things, so a
+//! different value is refused, naming both.
 
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
 use super::gae::{compute_value_targets, standardize};
 use super::{LearnerConnector, LearnerContext, LearnerData};
-use crate::connectors::{ConnectorError, ConnectorState, Named};
+use crate::connectors::ConnectorError;
 
 /// Fills `vf_preds`, `value_targets` and (standardized) `advantages`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+///
+/// `GeneralAdvantageEstimation::default()` takes γ and λ from the config; that is what to put
+/// in a custom learner pipeline, so that setting `gamma` or `lambda_` (a sweep) reaches it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct GeneralAdvantageEstimation {
-    /// Discount factor γ.
-    pub gamma: f32,
-    /// GAE's λ (RLlib's `lambda_`).
-    pub lambda: f32,
+    /// Discount factor γ: `None` until [`configure`](LearnerConnector::configure) reads the
+    /// config's `gamma`; if set, it must equal it.
+    #[serde(default)]
+    pub gamma: Option<f32>,
+    /// GAE's λ: `None` until `configure` reads the config's `lambda_`; if set, it must equal
+    /// it.
+    #[serde(default)]
+    pub lambda: Option<f32>,
 }
 
-impl Named for GeneralAdvantageEstimation {
-    fn name(&self) -> &str {
-        "GeneralAdvantageEstimation"
+impl GeneralAdvantageEstimation {
+    /// A connector with γ and λ fixed (they must still equal the config's).
+    pub fn with(gamma: f32, lambda: f32) -> Self {
+        GeneralAdvantageEstimation {
+            gamma: Some(gamma),
+            lambda: Some(lambda),
+        }
     }
 }
-impl ConnectorState for GeneralAdvantageEstimation {}
+
+/// The config's value for `key` into `own`: taken when `own` is unset, refused when it says
+/// something else.
+fn take_from_config(
+    own: &mut Option<f32>,
+    field: &str,
+    config: &serde_json::Value,
+    key: &str,
+) -> Result<(), ConnectorError> {
+    let bad = |reason: String| ConnectorError::BadInput {
+        connector: "GeneralAdvantageEstimation".into(),
+        reason,
+    };
+    let wanted = config.get(key).and_then(|v| v.as_f64()).map(|v| v as f32);
+    match (*own, wanted) {
+        (Some(mine), Some(theirs)) if mine != theirs => Err(bad(format!(
+            "its `{field}` = {mine} contradicts the config's `{key}` = {theirs}; a config cannot say two things: remove `{field}` from the connector (it then reads the config's) or set `{key}` = {mine}"
+        ))),
+        (Some(_), _) => Ok(()),
+        (None, Some(theirs)) => {
+            *own = Some(theirs);
+            Ok(())
+        }
+        (None, None) => Err(bad(format!(
+            "the config has no number `{key}` to take `{field}` from; set `{key}` in the config or `{field}` on the connector"
+        ))),
+    }
+}
 
 #[typetag::serde]
 impl LearnerConnector for GeneralAdvantageEstimation {
+    fn configure(&mut self, config: &serde_json::Value) -> Result<(), ConnectorError> {
+        take_from_config(&mut self.gamma, "gamma", config, "gamma")?;
+        take_from_config(&mut self.lambda, "lambda", config, "lambda_")
+    }
+
     fn process(
         &mut self,
         data: &mut LearnerData,
@@ -39,6 +88,11 @@ impl LearnerConnector for GeneralAdvantageEstimation {
             connector: "GeneralAdvantageEstimation".into(),
             reason,
         };
+        let (Some(gamma), Some(lambda)) = (self.gamma, self.lambda) else {
+            return Err(bad(
+                "γ and λ are not set: the learner must call Pipeline::configure with its config before running the pipeline".into(),
+            ));
+        };
         let critic = ctx.module.as_value_function().ok_or_else(|| {
             bad("the module has no value function (ValueFunctionAPI); GAE needs a critic".into())
         })?;
@@ -51,8 +105,8 @@ impl LearnerConnector for GeneralAdvantageEstimation {
             &as_slice(&batch.rewards),
             &batch.terminateds.to_vec(),
             &batch.truncateds.to_vec(),
-            self.gamma,
-            self.lambda,
+            gamma,
+            lambda,
         )
         .ok_or_else(|| ConnectorError::BadInput {
             connector: self.name().into(),
