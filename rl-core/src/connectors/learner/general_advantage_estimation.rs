@@ -4,7 +4,7 @@
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
-use super::gae::{compute_value_targets, standardize};
+use super::gae::{compute_value_targets, standardize, standardize_over};
 use super::{LearnerConnector, LearnerContext, LearnerData};
 use crate::connectors::{ConnectorError, ConnectorState, Named};
 
@@ -15,6 +15,30 @@ pub struct GeneralAdvantageEstimation {
     pub gamma: f32,
     /// GAE's λ (RLlib's `lambda_`).
     pub lambda: f32,
+    /// Not in RLlib: take the standardization's mean and std over the real steps only
+    /// (`loss_mask` true), leaving out the bootstrap steps
+    /// [`AddOneTsToEpisodesAndTruncate`](super::AddOneTsToEpisodesAndTruncate) appends.
+    /// Off by default, as RLlib 2.60 counts those steps, whose advantages run on into the
+    /// next chunk (`docs/ppo_vs_rllib.md`).
+    #[serde(default)]
+    pub standardize_real_rows_only: bool,
+}
+
+impl GeneralAdvantageEstimation {
+    /// RLlib's connector with these GAE parameters.
+    pub fn new(gamma: f32, lambda: f32) -> Self {
+        GeneralAdvantageEstimation {
+            gamma,
+            lambda,
+            standardize_real_rows_only: false,
+        }
+    }
+
+    /// Sets [`GeneralAdvantageEstimation::standardize_real_rows_only`].
+    pub fn with_standardize_real_rows_only(mut self, on: bool) -> Self {
+        self.standardize_real_rows_only = on;
+        self
+    }
 }
 
 impl Named for GeneralAdvantageEstimation {
@@ -60,7 +84,19 @@ impl LearnerConnector for GeneralAdvantageEstimation {
             ),
         })?;
         let mut advantages: Vec<f32> = targets.iter().zip(&values).map(|(t, v)| t - v).collect();
-        standardize(&mut advantages);
+        if self.standardize_real_rows_only {
+            let mask = batch.loss_mask.to_vec();
+            standardize_over(&mut advantages, &mask).ok_or_else(|| ConnectorError::BadInput {
+                connector: "GeneralAdvantageEstimation".into(),
+                reason: format!(
+                    "the loss mask has {} rows for a batch of {}",
+                    mask.len(),
+                    advantages.len()
+                ),
+            })?;
+        } else {
+            standardize(&mut advantages);
+        }
         batch.vf_preds = values;
         batch.value_targets = Array1::from(targets);
         batch.advantages = Array1::from(advantages);

@@ -63,7 +63,7 @@ impl Pipeline<dyn LearnerConnector> {
         Pipeline::new(vec![
             Box::new(AddOneTsToEpisodesAndTruncate),
             Box::new(AddColumnsFromEpisodesToTrainBatch),
-            Box::new(GeneralAdvantageEstimation { gamma, lambda }),
+            Box::new(GeneralAdvantageEstimation::new(gamma, lambda)),
         ])
     }
 }
