@@ -244,6 +244,12 @@ def solved_line(runs):
     return f"{len(hits)} of {len(runs)}{where}"
 
 
+def seed_words(runs):
+    """The seeds as a shell word list (`$(seq A B)` when contiguous)."""
+    s = [r["seed"] for r in runs]
+    return f"$(seq {s[0]} {s[-1]})" if s == list(range(s[0], s[-1] + 1)) else " ".join(map(str, s))
+
+
 def seed_list(runs):
     s = [r["seed"] for r in runs]
     return f"{s[0]}–{s[-1]}" if s == list(range(s[0], s[-1] + 1)) else ", ".join(map(str, s))
@@ -290,13 +296,13 @@ compare distributions, not seeds.
 
 ```sh
 # ours (evaluation sampling actions, as RLlib's default evaluation does; see below)
-for S in $(seq 0 {no - 1}); do
+for S in {seed_words(ours)}; do
   cargo run --release --example cartpole_ppo -- --seed $S --set evaluation_explore=true --output runs/ours_$S
 done
 python3 scripts/fidelity_table.py trim docs/fidelity runs/ours_*
 # RLlib 2.60 (every episode's return and the learner's statistics, by iteration)
 PY=$(../shared/anchors/setup.sh)
-for S in $(seq 0 {nr - 1}); do $PY scripts/rllib_episodes.py $S docs/fidelity/rllib_seed$S.json; done
+for S in {seed_words(rllib)}; do $PY scripts/rllib_episodes.py $S docs/fidelity/rllib_seed$S.json; done
 # this page
 python3 scripts/fidelity_table.py doc docs/fidelity > docs/ppo_vs_rllib.md
 ```
@@ -343,9 +349,9 @@ Iteration 1's `policy_loss` by seed — ours: {first_policy_losses(ours)}; RLlib
 {real_rows_section(real, rllib)}
 ## Per run
 
-{per_run_table(ours + real + rllib, TRAIN_TICKS, "train_return", "training return")}
+{per_run_table(ours + rllib, TRAIN_TICKS, "train_return", "training return")}
 
-{per_run_table(ours + real + rllib, EVAL_TICKS, "eval_return", "evaluation return")}
+{per_run_table(ours + rllib, EVAL_TICKS, "eval_return", "evaluation return")}
 
 ## The bootstrap step, and what is checked exactly
 
