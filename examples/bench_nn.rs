@@ -89,6 +89,7 @@ fn random_batch(rows: usize, rng: &mut Rng) -> TrainBatch {
         terminateds: Array1::from_elem(rows, false),
         truncateds: Array1::from_elem(rows, false),
         vf_preds: Array1::zeros(rows),
+        ..Default::default()
     }
 }
 

@@ -4,6 +4,7 @@
 //! between actions, log-probabilities and observations would show here.
 
 use rand::SeedableRng;
+use rl_algos::ppo::learner::default_learner_pipeline;
 use rl_algos::ppo::loss::{ppo_loss, LossHyperparameters};
 use rl_algos::ppo::module::PPOModule;
 use rl_algos::ppo::policy::PPOPolicy;
@@ -48,11 +49,11 @@ fn check(env: &str, num_envs: usize, steps: usize) {
         episodes,
         ..Default::default()
     };
-    Pipeline::default_ppo_learner(0.99, 0.95)
+    default_learner_pipeline(0.99, 0.95)
         .run(
             &mut data,
             &mut LearnerContext {
-                policy: &mut policy,
+                module: &mut policy,
             },
         )
         .unwrap();

@@ -5,22 +5,29 @@
 //! - [`runner`]: env runners stepping envs through the connector pipelines into
 //!   [`episode`] chunks, and the group that runs them on threads;
 //! - [`connectors`]: the env→module, module→env and learner pipelines (batching, GAE, …);
-//! - [`learner`]: the train batch, minibatches, the `Learner` trait;
+//! - [`batch`]: the train batch (RLlib's standard columns, plus any named ones);
+//! - [`learner`]: minibatches, the `Learner` trait, update reports;
 //! - [`algorithm`]: configs, the `Algorithm` trait, errors;
-//! - [`metrics`]: smoothed episode statistics, result dicts, Tune's trial files.
+//! - [`metrics`]: smoothed episode statistics, result dicts, Tune's trial files;
+//! - [`replay`]: replay buffers for off-policy algorithms (uniform and prioritized).
 //!
-//! [`policy`] holds the `Policy` trait (RLlib's RLModule) they all talk to.
+//! [`module`] holds the `RLModule` trait (acting) and the optional training-side APIs
+//! (`ValueFunctionAPI`, `QNetAPI`, `TargetNetworkAPI`) they all talk to.
 #![warn(missing_docs)]
 
 pub mod algorithm;
+pub mod batch;
 pub mod connectors;
 pub mod env;
 pub mod episode;
 pub mod learner;
 pub mod metrics;
-pub mod policy;
+pub mod module;
+pub mod replay;
 pub mod runner;
 pub mod seeding;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
 pub mod testing;
 
 /// The workspace's seeded, serializable random-number generator (the same type as `rl_nn::Rng`).

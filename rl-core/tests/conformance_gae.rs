@@ -4,13 +4,19 @@
 //! rebuilt from the case, which must produce RLlib's flags, targets and advantages.
 
 mod conformance {
+    use std::sync::Arc;
+
     use ndarray::{Array1, Array2, ArrayView2};
     use rl_core::connectors::learner::gae::{compute_value_targets, standardize};
-    use rl_core::connectors::{LearnerContext, LearnerData, Pipeline};
+    use rl_core::connectors::learner::{
+        AddColumnsFromEpisodesToTrainBatch, AddOneTsToEpisodesAndTruncate,
+        GeneralAdvantageEstimation,
+    };
+    use rl_core::connectors::{LearnerConnector, LearnerContext, LearnerData, Pipeline};
     use rl_core::episode::Episode;
-    use rl_core::policy::{Policy, PolicyError};
+    use rl_core::module::{ModuleError, RLModule, ValueFunctionAPI};
     use rl_core::testing::load_conformance_json;
-    use rl_nn::{ActionDistKind, ParamStore, Tape, Var};
+    use rl_nn::{ActionDistKind, ActionDistribution, ParamStore};
 
     fn floats(v: &serde_json::Value) -> Vec<f32> {
         v.as_array()
@@ -67,9 +73,9 @@ mod conformance {
     #[derive(Clone)]
     struct ValueTable(Vec<f32>, ParamStore);
 
-    impl Policy for ValueTable {
-        fn dist_kind(&self) -> ActionDistKind {
-            ActionDistKind::Categorical
+    impl RLModule for ValueTable {
+        fn action_dist(&self) -> Arc<dyn ActionDistribution> {
+            Arc::new(ActionDistKind::Categorical)
         }
         fn obs_dim(&self) -> usize {
             1
@@ -77,22 +83,14 @@ mod conformance {
         fn dist_dim(&self) -> usize {
             2
         }
-        fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, PolicyError> {
+        fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
             Ok(Array2::zeros((obs.nrows(), 2)))
         }
         fn forward_exploration(
             &mut self,
             obs: ArrayView2<f32>,
-        ) -> Result<Array2<f32>, PolicyError> {
+        ) -> Result<Array2<f32>, ModuleError> {
             Ok(Array2::zeros((obs.nrows(), 2)))
-        }
-        fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, PolicyError> {
-            Ok(obs.column(0).mapv(|row| self.0[row as usize]))
-        }
-        fn forward_train(&self, tape: &mut Tape, obs: Var) -> (Var, Var) {
-            let b = tape.shape(obs).0;
-            let logits = tape.constant(Array2::zeros((b, 2)).view());
-            (logits, obs)
         }
         fn params(&self) -> &ParamStore {
             &self.1
@@ -100,8 +98,17 @@ mod conformance {
         fn params_mut(&mut self) -> &mut ParamStore {
             &mut self.1
         }
-        fn clone_policy(&self) -> Box<dyn Policy> {
+        fn clone_module(&self) -> Box<dyn RLModule> {
             Box::new(self.clone())
+        }
+        fn as_value_function(&mut self) -> Option<&mut dyn ValueFunctionAPI> {
+            Some(self)
+        }
+    }
+
+    impl ValueFunctionAPI for ValueTable {
+        fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, ModuleError> {
+            Ok(obs.column(0).mapv(|row| self.0[row as usize]))
         }
     }
 
@@ -128,10 +135,10 @@ mod conformance {
             .enumerate()
             .map(|(id, &e)| {
                 let mut ep = Episode::new(id as u64, 0, &[start as f32], 1, 2);
-                for t in start..e {
-                    // The observation after the last real step is the extra step's.
-                    let next = if t + 1 == e { e } else { t + 1 };
-                    ep.add_step(&[0.0], -0.7, &[0.0, 0.0], rewards[t], &[next as f32]);
+                // Observations name batch rows; the one after the last real step is the
+                // extra step's (row `e`).
+                for (t, &r) in rewards.iter().enumerate().take(e).skip(start) {
+                    ep.add_step(&[0.0], -0.7, &[0.0, 0.0], r, &[(t + 1) as f32]);
                 }
                 ep.is_terminated = terminateds[e - 1];
                 ep.is_truncated = !ep.is_terminated && time_limit;
@@ -153,14 +160,19 @@ mod conformance {
                     episodes: chunks(case, time_limit),
                     ..Default::default()
                 };
-                Pipeline::default_ppo_learner(gamma, lambda)
-                    .run(
-                        &mut learner_data,
-                        &mut LearnerContext {
-                            policy: &mut policy,
-                        },
-                    )
-                    .expect("the pipeline runs");
+                // RLlib's PPO learner pipeline (rl-algos' `default_learner_pipeline`).
+                Pipeline::<dyn LearnerConnector>::new(vec![
+                    Box::new(AddOneTsToEpisodesAndTruncate),
+                    Box::new(AddColumnsFromEpisodesToTrainBatch),
+                    Box::new(GeneralAdvantageEstimation::new(gamma, lambda)),
+                ])
+                .run(
+                    &mut learner_data,
+                    &mut LearnerContext {
+                        module: &mut policy,
+                    },
+                )
+                .expect("the pipeline runs");
                 let b = &learner_data.batch;
                 assert_eq!(
                     b.terminateds.to_vec(),

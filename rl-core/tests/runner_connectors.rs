@@ -1,16 +1,21 @@
 //! Env runners and connector pipelines on a small env of this test's own.
 
+use std::sync::Arc;
+
 use ndarray::{Array1, Array2, ArrayView2};
+use rl_core::connectors::learner::{
+    AddColumnsFromEpisodesToTrainBatch, AddOneTsToEpisodesAndTruncate, GeneralAdvantageEstimation,
+};
 use rl_core::connectors::{
     ConnectorContext, ConnectorError, ConnectorState, EnvToModule, EnvToModuleBatch,
-    LearnerContext, LearnerData, Named, Pipeline,
+    LearnerConnector, LearnerContext, LearnerData, Named, Pipeline,
 };
 use rl_core::env::{
     register, Env, EnvError, EnvRegistration, EnvSpec, Info, Space, StepResult, Value,
 };
-use rl_core::policy::{Policy, PolicyError};
+use rl_core::module::{ModuleError, RLModule, ValueFunctionAPI};
 use rl_core::runner::{EnvRunner, EnvRunnerGroup, EnvRunnerSpec};
-use rl_nn::{ActionDistKind, ParamStore, Tape, Var};
+use rl_nn::{ActionDistKind, ActionDistribution, ParamStore};
 use serde::{Deserialize, Serialize};
 
 /// A chain: start at 0, action 1 moves right (+1 reward), 0 stays (0 reward); reaching 3
@@ -73,9 +78,9 @@ fn register_chain() -> EnvSpec {
 #[derive(Clone)]
 struct Uniform(ParamStore);
 
-impl Policy for Uniform {
-    fn dist_kind(&self) -> ActionDistKind {
-        ActionDistKind::Categorical
+impl RLModule for Uniform {
+    fn action_dist(&self) -> Arc<dyn ActionDistribution> {
+        Arc::new(ActionDistKind::Categorical)
     }
     fn obs_dim(&self) -> usize {
         1
@@ -83,20 +88,11 @@ impl Policy for Uniform {
     fn dist_dim(&self) -> usize {
         2
     }
-    fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, PolicyError> {
+    fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
         Ok(Array2::zeros((obs.nrows(), 2)))
     }
-    fn forward_exploration(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, PolicyError> {
+    fn forward_exploration(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
         Ok(Array2::zeros((obs.nrows(), 2)))
-    }
-    fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, PolicyError> {
-        Ok(obs.column(0).mapv(|x| 10.0 * x))
-    }
-    fn forward_train(&self, tape: &mut Tape, obs: Var) -> (Var, Var) {
-        let b = tape.shape(obs).0;
-        let logits = tape.constant(Array2::zeros((b, 2)).view());
-        let values = tape.scale(obs, 10.0);
-        (logits, values)
     }
     fn params(&self) -> &ParamStore {
         &self.0
@@ -104,8 +100,17 @@ impl Policy for Uniform {
     fn params_mut(&mut self) -> &mut ParamStore {
         &mut self.0
     }
-    fn clone_policy(&self) -> Box<dyn Policy> {
+    fn clone_module(&self) -> Box<dyn RLModule> {
         Box::new(self.clone())
+    }
+    fn as_value_function(&mut self) -> Option<&mut dyn ValueFunctionAPI> {
+        Some(self)
+    }
+}
+
+impl ValueFunctionAPI for Uniform {
+    fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, ModuleError> {
+        Ok(obs.column(0).mapv(|x| 10.0 * x))
     }
 }
 
@@ -231,14 +236,18 @@ fn learner_pipeline_builds_masked_batch_with_gae() {
         ..Default::default()
     };
     let mut policy = Uniform(ParamStore::new());
-    Pipeline::default_ppo_learner(0.5, 1.0)
-        .run(
-            &mut data,
-            &mut LearnerContext {
-                policy: &mut policy,
-            },
-        )
-        .unwrap();
+    Pipeline::<dyn LearnerConnector>::new(vec![
+        Box::new(AddOneTsToEpisodesAndTruncate),
+        Box::new(AddColumnsFromEpisodesToTrainBatch),
+        Box::new(GeneralAdvantageEstimation::new(0.5, 1.0)),
+    ])
+    .run(
+        &mut data,
+        &mut LearnerContext {
+            module: &mut policy,
+        },
+    )
+    .unwrap();
     let b = &data.batch;
     assert_eq!(b.len(), 12 + n_chunks, "one bootstrap row per chunk");
     assert_eq!(b.num_masked_rows(), 12);

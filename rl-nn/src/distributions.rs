@@ -488,6 +488,54 @@ impl ActionDistKind {
     }
 }
 
+/// An action distribution as env runners act with it: from one row of
+/// action-distribution inputs to an action and its log-probability. Open to new kinds: a
+/// module that brings its own distribution (a squashed Gaussian, say) implements this, and
+/// the module→env connectors (`GetActions`) use it unchanged. [`ActionDistKind`] is the
+/// built-in implementation (RLlib's `TorchCategorical` and `TorchDiagGaussian`).
+pub trait ActionDistribution: Send + Sync + std::fmt::Debug {
+    /// Width of an action row for inputs of width `input_dim`.
+    fn action_width(&self, input_dim: usize) -> usize;
+    /// Samples an action into `action` (width [`action_width`](Self::action_width)) and
+    /// returns its log-probability.
+    fn sample_into(
+        &self,
+        inputs: ArrayView1<'_, f32>,
+        rng: &mut Rng,
+        action: &mut [f32],
+    ) -> Result<f32, NnError>;
+    /// Writes the greedy action (argmax, mean, …) into `action` and returns its
+    /// log-probability.
+    fn deterministic_into(
+        &self,
+        inputs: ArrayView1<'_, f32>,
+        action: &mut [f32],
+    ) -> Result<f32, NnError>;
+}
+
+impl ActionDistribution for ActionDistKind {
+    fn action_width(&self, input_dim: usize) -> usize {
+        ActionDistKind::action_width(*self, input_dim)
+    }
+
+    fn sample_into(
+        &self,
+        inputs: ArrayView1<'_, f32>,
+        rng: &mut Rng,
+        action: &mut [f32],
+    ) -> Result<f32, NnError> {
+        ActionDistKind::sample_into(*self, inputs, rng, action)
+    }
+
+    fn deterministic_into(
+        &self,
+        inputs: ArrayView1<'_, f32>,
+        action: &mut [f32],
+    ) -> Result<f32, NnError> {
+        ActionDistKind::deterministic_into(*self, inputs, action)
+    }
+}
+
 fn check_rows(what: &str, got: (usize, usize), rows: usize, cols: usize) -> Result<(), NnError> {
     if got != (rows, cols) {
         return Err(NnError::InvalidDistInputs(format!(

@@ -1,6 +1,8 @@
 //! `PPOConfig`: RLlib's PPO config with its builder method groups, names and defaults.
 
-use rl_core::algorithm::{self, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength};
+use rl_core::algorithm::{
+    self, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength,
+};
 use rl_core::connectors::{EnvToModule, LearnerConnector, ModuleToEnv, Pipeline};
 use serde::{Deserialize, Serialize};
 
@@ -265,10 +267,59 @@ impl PPOConfig {
         algorithm::get_by_key(self, key)
     }
 
-    /// Checks the settings, saying what to change.
+    /// Checks the settings, saying what to change: the shared ones, PPO's on-policy batch
+    /// arithmetic (minibatches within the train batch, whole sample rounds), then PPO's own.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.base.validate()?;
         let err = |s: String| Err(ConfigError(s));
+        let b = &self.base;
+        if b.minibatch_size == 0 {
+            return err("minibatch_size = 0: it must be at least 1".into());
+        }
+        if b.minibatch_size > b.train_batch_size {
+            return err(format!(
+                    "minibatch_size = {} > train_batch_size = {}: a minibatch cannot be larger than the train batch; lower minibatch_size or raise train_batch_size",
+                    b.minibatch_size, b.train_batch_size
+                ));
+        }
+        if b.num_epochs == 0 {
+            return err("num_epochs = 0: it must be at least 1".into());
+        }
+        if let FragmentLength::Steps(n) = b.rollout_fragment_length {
+            let envs = b.num_env_runners.max(1) * b.num_envs_per_env_runner;
+            if !b.train_batch_size.is_multiple_of(n * envs) {
+                return err(format!(
+                        "train_batch_size = {} is not a multiple of rollout_fragment_length × runners × envs = {n} × {} × {} = {}: each sample round collects {} steps, so the batch cannot be filled exactly; use rollout_fragment_length = \"auto\" or a train_batch_size like {}",
+                        b.train_batch_size,
+                        b.num_env_runners.max(1),
+                        b.num_envs_per_env_runner,
+                        n * envs,
+                        n * envs,
+                        b.train_batch_size.div_ceil(n * envs) * n * envs
+                    ));
+            }
+        }
+
+        for (name, value) in [
+            ("lambda_", self.lambda_),
+            ("clip_param", self.clip_param),
+            ("vf_clip_param", self.vf_clip_param),
+            ("vf_loss_coeff", self.vf_loss_coeff),
+            ("entropy_coeff", self.entropy_coeff),
+            ("kl_coeff", self.kl_coeff),
+            ("kl_target", self.kl_target),
+            ("adam_eps", self.adam_eps),
+        ] {
+            algorithm::check_finite(name, Some(value))?;
+        }
+        for (name, sched) in [
+            ("lr_schedule", &self.lr_schedule),
+            ("entropy_coeff_schedule", &self.entropy_coeff_schedule),
+        ] {
+            for &(_, v) in sched.iter().flatten() {
+                algorithm::check_finite(name, Some(v))?;
+            }
+        }
         if !(0.0..=1.0).contains(&self.lambda_) {
             return err(format!("lambda_ = {} must lie in [0, 1]", self.lambda_));
         }
@@ -314,12 +365,21 @@ impl PPOConfig {
 
     /// The config as pretty JSON.
     pub fn to_json(&self) -> String {
+        // Documented panic: only a user connector whose `Serialize` fails can make this
+        // fail, and `validate()` (run by `build()`) refuses such a pipeline first.
         serde_json::to_string_pretty(self).expect("a PPOConfig always serializes")
     }
 
     /// A config from JSON; missing fields take their defaults.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
         serde_json::from_str(text).map_err(|e| ConfigError(format!("bad JSON config: {e}")))
+    }
+
+    /// A config from a JSON value (what [`rl_core::algorithm::build_algorithm`] receives);
+    /// missing fields take their defaults.
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
+        serde_json::from_value(value.clone())
+            .map_err(|e| ConfigError(format!("bad PPO config: {e}")))
     }
 
     /// The config as TOML.
@@ -330,6 +390,20 @@ impl PPOConfig {
     /// A config from TOML; missing fields take their defaults.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError(format!("bad TOML config: {e}")))
+    }
+}
+
+impl AlgoConfig for PPOConfig {
+    fn base(&self) -> &AlgorithmConfig {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut AlgorithmConfig {
+        &mut self.base
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        PPOConfig::validate(self)
     }
 }
 

@@ -9,13 +9,18 @@
 //! depend on the number of threads.
 
 use rand::SeedableRng;
+use rl_core::connectors::learner::{
+    AddColumnsFromEpisodesToTrainBatch, AddOneTsToEpisodesAndTruncate, GeneralAdvantageEstimation,
+};
 use rl_core::connectors::{LearnerConnector, LearnerContext, LearnerData, Pipeline};
 use rl_core::episode::Episode;
 pub use rl_core::learner::UpdateReport;
-use rl_core::learner::{Learner, LearnerError, MiniBatchCyclicIterator, TrainBatch};
+use rl_core::learner::{
+    check_finite_update, Learner, LearnerError, MiniBatchCyclicIterator, TrainBatch,
+};
 use rl_core::metrics::float;
 use rl_core::Rng;
-use rl_nn::{clip_grad_norm, Adam, Grads, Tape};
+use rl_nn::{clip_grad_norm, Adam, Grads, ParamStore, Tape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -27,6 +32,27 @@ use super::loss::{
 use super::module::PPOModule;
 use super::policy::PPOPolicy;
 use super::PPOConfig;
+
+/// The train-batch columns PPO's loss reads.
+const PPO_COLUMNS: [&str; 7] = [
+    "obs",
+    "actions",
+    "action_logp",
+    "action_dist_inputs",
+    "advantages",
+    "value_targets",
+    "loss_mask",
+];
+
+/// RLlib's PPO learner pipeline with these GAE parameters: one bootstrap step per chunk,
+/// the batch columns, then GAE (value targets and standardized advantages).
+pub fn default_learner_pipeline(gamma: f32, lambda: f32) -> Pipeline<dyn LearnerConnector> {
+    Pipeline::new(vec![
+        Box::new(AddOneTsToEpisodesAndTruncate),
+        Box::new(AddColumnsFromEpisodesToTrainBatch),
+        Box::new(GeneralAdvantageEstimation::new(gamma, lambda)),
+    ])
+}
 
 /// The learner's state beyond the module weights: what a checkpoint must hold to resume.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,6 +76,76 @@ pub struct PPOLearner {
     minibatch: TrainBatch,
     rows: Vec<usize>,
     cfg: LearnerSettings,
+    /// The state before the current update, put back if the update fails.
+    before: Option<Snapshot>,
+}
+
+/// Weights, optimizer, KL coefficient and shuffling RNG as they were before an update
+/// (copied into reused buffers: a memcpy per update).
+struct Snapshot {
+    params: ParamStore,
+    optimizer: Adam,
+    curr_kl_coeff: f64,
+    rng: Rng,
+}
+
+impl PPOLearner {
+    fn save_snapshot(&mut self) {
+        let params = self.policy.module().params();
+        let reused = match &mut self.before {
+            Some(s) => {
+                s.params.copy_from(params).is_ok()
+                    && copy_moments(&mut s.optimizer, &self.optimizer)
+            }
+            None => false,
+        };
+        match (&mut self.before, reused) {
+            (Some(s), true) => {
+                s.curr_kl_coeff = self.curr_kl_coeff;
+                s.rng.clone_from(&self.rng);
+            }
+            _ => {
+                self.before = Some(Snapshot {
+                    params: params.clone(),
+                    optimizer: self.optimizer.clone(),
+                    curr_kl_coeff: self.curr_kl_coeff,
+                    rng: self.rng.clone(),
+                })
+            }
+        }
+    }
+
+    /// Puts back the state [`save_snapshot`](Self::save_snapshot) kept.
+    fn restore_snapshot(&mut self) {
+        if let Some(s) = &self.before {
+            // Same store, same shapes: the copy cannot fail.
+            let _ = self.policy.module_mut().params_mut().copy_from(&s.params);
+            self.optimizer.clone_from(&s.optimizer);
+            self.curr_kl_coeff = s.curr_kl_coeff;
+            self.rng.clone_from(&s.rng);
+        }
+    }
+}
+
+/// Copies Adam's state in place when the moment buffers are alike; false otherwise.
+fn copy_moments(dst: &mut Adam, src: &Adam) -> bool {
+    let alike = |a: &[ndarray::Array2<f32>], b: &[ndarray::Array2<f32>]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.dim() == y.dim())
+    };
+    if !alike(&dst.m, &src.m) || !alike(&dst.v, &src.v) {
+        return false;
+    }
+    for (d, s) in dst
+        .m
+        .iter_mut()
+        .zip(&src.m)
+        .chain(dst.v.iter_mut().zip(&src.v))
+    {
+        d.assign(s);
+    }
+    (dst.lr, dst.betas, dst.eps, dst.weight_decay, dst.step) =
+        (src.lr, src.betas, src.eps, src.weight_decay, src.step);
+    true
 }
 
 #[derive(Clone, Debug)]
@@ -103,6 +199,7 @@ impl GradWorkspace {
             self.grads.zero();
             let out = ppo_loss(&mut self.tape, module, batch, hp)?;
             self.tape.backward(out.total_loss, &mut self.grads);
+            self.tape.check()?;
             return Ok(out.stats);
         }
         check_module_batch(module, &batch)?;
@@ -128,8 +225,12 @@ impl GradWorkspace {
                 Ok::<_, rl_nn::NnError>(stats)
             },
         );
+        let (p, v) = (p?, v?);
+        // A shape mismatch on either tape is a typed error (the tape does not panic).
+        self.tape.check()?;
+        self.critic_tape.check()?;
         self.grads.add_assign(&self.critic_grads)?;
-        Ok(join_stats(&p?, &v?))
+        Ok(join_stats(&p, &v))
     }
 }
 
@@ -150,9 +251,10 @@ impl PPOLearner {
         PPOLearner {
             optimizer: Adam::new(b.lr as f32).with_eps(config.adam_eps as f32),
             work: GradWorkspace::new(&module),
-            pipeline: b.learner_connector.clone().unwrap_or_else(|| {
-                Pipeline::default_ppo_learner(b.gamma as f32, config.lambda_ as f32)
-            }),
+            pipeline: b
+                .learner_connector
+                .clone()
+                .unwrap_or_else(|| default_learner_pipeline(b.gamma as f32, config.lambda_ as f32)),
             curr_kl_coeff: config.kl_coeff,
             rng: Rng::seed_from_u64(seed),
             minibatch: TrainBatch::default(),
@@ -173,6 +275,7 @@ impl PPOLearner {
                 use_kl_loss: config.use_kl_loss,
             },
             policy: PPOPolicy::new(module),
+            before: None,
         }
     }
 
@@ -193,7 +296,7 @@ impl PPOLearner {
 
     /// The module's weights, flattened (what env runners receive).
     pub fn get_weights(&self) -> Vec<f32> {
-        rl_core::policy::Policy::get_weights(&self.policy)
+        rl_core::module::RLModule::get_weights(&self.policy)
     }
 
     /// Optimizer, KL coefficient and RNG, for checkpoints.
@@ -230,7 +333,7 @@ impl PPOLearner {
         };
         {
             let mut ctx = LearnerContext {
-                policy: &mut self.policy,
+                module: &mut self.policy,
             };
             self.pipeline.run(&mut data, &mut ctx)?;
         }
@@ -244,7 +347,26 @@ impl PPOLearner {
     }
 
     /// The minibatch epochs on a ready train batch (advantages and value targets filled).
+    ///
+    /// A failed update changes nothing: a NaN or infinite loss or gradient
+    /// ([`LearnerError::NonFinite`], found before the optimizer step) or any other error
+    /// puts the weights, the optimizer, the KL coefficient and the shuffling RNG back as
+    /// they were before the update.
     pub fn update_from_batch(
+        &mut self,
+        batch: &TrainBatch,
+        lifetime_steps: u64,
+    ) -> Result<UpdateReport, LearnerError> {
+        batch.require(&PPO_COLUMNS)?;
+        self.save_snapshot();
+        let out = self.run_update(batch, lifetime_steps);
+        if out.is_err() {
+            self.restore_snapshot();
+        }
+        out
+    }
+
+    fn run_update(
         &mut self,
         batch: &TrainBatch,
         lifetime_steps: u64,
@@ -283,6 +405,13 @@ impl PPOLearner {
                 .work
                 .loss_and_grads(self.policy.module(), &self.minibatch, &hp)
                 .map_err(|e| LearnerError::BadBatch(e.to_string()))?;
+            let minibatch = (num_minibatches as usize).saturating_sub(it.remaining() + 1);
+            check_finite_update(
+                stats.total_loss,
+                &self.work.grads,
+                self.policy.module().params(),
+                minibatch,
+            )?;
             // Only the last minibatch's norm is reported: without clipping, skip the others.
             grad_norm = match cfg.grad_clip {
                 Some(c) => clip_grad_norm(&mut self.work.grads, c as f32),
@@ -341,14 +470,6 @@ impl PPOLearner {
 }
 
 impl Learner for PPOLearner {
-    fn update_from_episodes(
-        &mut self,
-        episodes: Vec<Episode>,
-        lifetime_steps: u64,
-    ) -> Result<UpdateReport, LearnerError> {
-        PPOLearner::update_from_episodes(self, episodes, lifetime_steps)
-    }
-
     fn get_weights(&self) -> Vec<f32> {
         PPOLearner::get_weights(self)
     }
@@ -419,6 +540,9 @@ mod tests {
             ..Default::default()
         };
         let err = learner.update_from_batch(&batch, 0).unwrap_err();
-        assert!(err.to_string().contains("`rewards` has 0 rows"), "{err}");
+        assert!(
+            err.to_string().contains("`action_logp` has 0 rows"),
+            "{err}"
+        );
     }
 }

@@ -3,16 +3,15 @@
 pub mod algorithm;
 pub mod checkpoint;
 pub mod config;
-pub mod inference;
 pub mod learner;
 pub mod loss;
 pub mod module;
 pub mod policy;
 pub mod presets;
 
-pub use algorithm::PPO;
+pub use algorithm::{PPOLogic, PPO};
 pub use config::PPOConfig;
-pub use inference::InferencePolicy;
 pub use learner::PPOLearner;
 pub use module::PPOModule;
 pub use policy::PPOPolicy;
+pub use rl_core::algorithm::InferencePolicy;

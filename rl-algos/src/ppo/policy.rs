@@ -1,9 +1,12 @@
-//! `PPOPolicy`: the PPO module behind rl-core's [`Policy`] trait, as env runners and the
-//! learner pipeline use it (no autodiff, reused buffers).
+//! `PPOPolicy`: the PPO module behind rl-core's [`RLModule`] (acting) and
+//! [`ValueFunctionAPI`] (its critic, for GAE) traits, as env runners and the learner
+//! pipeline use it (no autodiff, reused buffers).
+
+use std::sync::Arc;
 
 use ndarray::{Array1, Array2, ArrayView2};
-use rl_core::policy::{Policy, PolicyError};
-use rl_nn::{ActionDistKind, ParamStore, Tape, Var};
+use rl_core::module::{ModuleError, RLModule, ValueFunctionAPI};
+use rl_nn::{ActionDistribution, ParamStore};
 
 use super::module::PPOModule;
 
@@ -29,9 +32,9 @@ impl PPOPolicy {
         &mut self.module
     }
 
-    fn check(&self, obs: &ArrayView2<f32>) -> Result<(), PolicyError> {
+    fn check(&self, obs: &ArrayView2<f32>) -> Result<(), ModuleError> {
         if obs.ncols() != self.module.obs_dim() {
-            return Err(PolicyError::ObsWidth {
+            return Err(ModuleError::ObsWidth {
                 expected: self.module.obs_dim(),
                 got: obs.ncols(),
             });
@@ -40,9 +43,9 @@ impl PPOPolicy {
     }
 }
 
-impl Policy for PPOPolicy {
-    fn dist_kind(&self) -> ActionDistKind {
-        self.module.dist_kind()
+impl RLModule for PPOPolicy {
+    fn action_dist(&self) -> Arc<dyn ActionDistribution> {
+        Arc::new(self.module.dist_kind())
     }
 
     fn obs_dim(&self) -> usize {
@@ -53,23 +56,14 @@ impl Policy for PPOPolicy {
         self.module.dist_dim()
     }
 
-    fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, PolicyError> {
+    fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
         self.check(&obs)?;
         Ok(self.module.forward_dist_inputs(obs))
     }
 
-    fn forward_exploration(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, PolicyError> {
+    fn forward_exploration(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
         self.check(&obs)?;
         Ok(self.module.forward_dist_inputs(obs))
-    }
-
-    fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, PolicyError> {
-        self.check(&obs)?;
-        Ok(self.module.forward_values(obs))
-    }
-
-    fn forward_train(&self, tape: &mut Tape, obs: Var) -> (Var, Var) {
-        self.module.forward_train(tape, obs)
     }
 
     fn params(&self) -> &ParamStore {
@@ -80,7 +74,18 @@ impl Policy for PPOPolicy {
         self.module.params_mut()
     }
 
-    fn clone_policy(&self) -> Box<dyn Policy> {
+    fn clone_module(&self) -> Box<dyn RLModule> {
         Box::new(self.clone())
+    }
+
+    fn as_value_function(&mut self) -> Option<&mut dyn ValueFunctionAPI> {
+        Some(self)
+    }
+}
+
+impl ValueFunctionAPI for PPOPolicy {
+    fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, ModuleError> {
+        self.check(&obs)?;
+        Ok(self.module.forward_values(obs))
     }
 }

@@ -1,6 +1,8 @@
 //! The settings every algorithm shares, flat and serializable, each with RLlib's name
-//! (RLlib's `AlgorithmConfig`). Algorithms embed it (`#[serde(flatten)]`) next to their own.
+//! (RLlib's `AlgorithmConfig`). Algorithms embed it (`#[serde(flatten)]`) next to their own
+//! and implement [`AlgoConfig`] for the whole.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::connectors::{EnvToModule, LearnerConnector, ModuleToEnv, Pipeline};
@@ -137,9 +139,34 @@ pub struct AlgorithmConfig {
     // --- .reporting()
     /// Episodes the episode statistics are smoothed over.
     pub metrics_num_episodes_for_smoothing: usize,
+    /// Call `training_step` until at least this many env steps were sampled in the
+    /// iteration (RLlib's name; 0: one call).
+    pub min_sample_timesteps_per_iteration: usize,
+    /// Call `training_step` until the iteration took at least this long (`None`: no minimum).
+    pub min_time_s_per_iteration: Option<f64>,
     // --- .debugging()
     /// The seed every RNG derives from (`None`: 0, so runs are reproducible by default).
     pub seed: Option<u64>,
+    // --- .fault_tolerance()
+    /// Rebuild an env runner whose env panicked, returned an error, produced a non-finite
+    /// observation or reward, or overran `sample_timeout_s` (RLlib's default: true). The
+    /// rebuilt runner gets the current weights and connector states; the broken episodes are
+    /// dropped.
+    pub restart_failed_env_runners: bool,
+    /// How often each env runner may be rebuilt (RLlib's default: 1000).
+    pub max_num_env_runner_restarts: usize,
+    /// Keep training with the remaining runners when one fails and is not rebuilt
+    /// (RLlib's default: false).
+    pub ignore_env_runner_failures: bool,
+    /// Sample calls in a row that may see a runner failure before the run fails
+    /// (RLlib's default: 100).
+    pub num_consecutive_env_runner_failures_tolerance: usize,
+    /// Seconds one sample call of an env runner may take (RLlib's default: 60; `None`: no
+    /// limit). Checked between env steps: an overrun is a runner failure.
+    pub sample_timeout_s: Option<f64>,
+    /// The same for evaluation runners (RLlib's default: 120). An evaluation by episodes in
+    /// which no episode ends within it is an error naming the env and the steps taken.
+    pub evaluation_sample_timeout_s: Option<f64>,
     // --- .checkpointing()
     /// Save a checkpoint every N iterations (0: never).
     pub checkpoint_frequency: usize,
@@ -177,7 +204,15 @@ impl Default for AlgorithmConfig {
             evaluation_num_env_runners: 0,
             evaluation_explore: false,
             metrics_num_episodes_for_smoothing: 100,
+            min_sample_timesteps_per_iteration: 0,
+            min_time_s_per_iteration: None,
             seed: None,
+            restart_failed_env_runners: true,
+            max_num_env_runner_restarts: 1000,
+            ignore_env_runner_failures: false,
+            num_consecutive_env_runner_failures_tolerance: 100,
+            sample_timeout_s: Some(60.0),
+            evaluation_sample_timeout_s: Some(120.0),
             checkpoint_frequency: 0,
             checkpoint_at_end: false,
             num_checkpoints_to_keep: None,
@@ -189,6 +224,21 @@ impl Default for AlgorithmConfig {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid config: {0}")]
 pub struct ConfigError(pub String);
+
+/// A whole algorithm config (RLlib's `AlgorithmConfig` subclasses, such as `PPOConfig`):
+/// the shared [`AlgorithmConfig`] plus the algorithm's own settings, flat, serializable,
+/// every key under its RLlib name.
+pub trait AlgoConfig:
+    Clone + std::fmt::Debug + Default + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The shared settings.
+    fn base(&self) -> &AlgorithmConfig;
+    /// The shared settings, mutably.
+    fn base_mut(&mut self) -> &mut AlgorithmConfig;
+    /// Checks every setting (shared and own), saying what to change: the shared ones with
+    /// [`AlgorithmConfig::validate`], then the algorithm's.
+    fn validate(&self) -> Result<(), ConfigError>;
+}
 
 impl AlgorithmConfig {
     /// The env→module pipeline to run: the configured one, or RLlib's default.
@@ -216,13 +266,17 @@ impl AlgorithmConfig {
         }
     }
 
-    /// Checks that the settings hold together, and says what to change if not.
+    /// Checks that the shared settings hold together, and says what to change if not.
+    /// Rules that only some algorithms need (minibatches, on-policy batch arithmetic) are
+    /// theirs to check.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |s: String| Err(ConfigError(s));
         if self.env.is_empty() {
             return err("no env set: call .environment(\"CartPole-v1\") or set `env`".into());
         }
-        if self.lr.is_nan() || self.lr <= 0.0 || !self.lr.is_finite() {
+        self.check_finite()?;
+        self.check_sizes()?;
+        if self.lr <= 0.0 {
             return err(format!("lr = {} must be a positive finite number", self.lr));
         }
         if !(0.0..=1.0).contains(&self.gamma) {
@@ -231,42 +285,14 @@ impl AlgorithmConfig {
         if self.train_batch_size == 0 {
             return err("train_batch_size = 0: it must be at least 1".into());
         }
-        if self.minibatch_size == 0 {
-            return err("minibatch_size = 0: it must be at least 1".into());
-        }
-        if self.minibatch_size > self.train_batch_size {
-            return err(format!(
-                "minibatch_size = {} > train_batch_size = {}: a minibatch cannot be larger than the train batch; lower minibatch_size or raise train_batch_size",
-                self.minibatch_size, self.train_batch_size
-            ));
-        }
-        if self.num_epochs == 0 {
-            return err("num_epochs = 0: it must be at least 1".into());
-        }
         if self.num_envs_per_env_runner == 0 {
             return err("num_envs_per_env_runner = 0: each runner needs at least one env".into());
         }
-        if let FragmentLength::Steps(n) = self.rollout_fragment_length {
-            let envs = self.num_env_runners.max(1) * self.num_envs_per_env_runner;
-            if n == 0 {
-                return err(
-                    "rollout_fragment_length = 0: use \"auto\" or a positive number".into(),
-                );
-            }
-            if !self.train_batch_size.is_multiple_of(n * envs) {
-                return err(format!(
-                    "train_batch_size = {} is not a multiple of rollout_fragment_length × runners × envs = {n} × {} × {} = {}: each sample round collects {} steps, so the batch cannot be filled exactly; use rollout_fragment_length = \"auto\" or a train_batch_size like {}",
-                    self.train_batch_size,
-                    self.num_env_runners.max(1),
-                    self.num_envs_per_env_runner,
-                    n * envs,
-                    n * envs,
-                    self.train_batch_size.div_ceil(n * envs) * n * envs
-                ));
-            }
+        if self.rollout_fragment_length == FragmentLength::Steps(0) {
+            return err("rollout_fragment_length = 0: use \"auto\" or a positive number".into());
         }
         if let Some(c) = self.grad_clip {
-            if c.is_nan() || c <= 0.0 {
+            if c <= 0.0 {
                 return err(format!(
                     "grad_clip = {c} must be positive (or None for no clipping)"
                 ));
@@ -319,6 +345,138 @@ impl AlgorithmConfig {
             return err(format!("{e}; a connector must read back its own JSON"));
         }
         Ok(())
+    }
+
+    /// Every float setting must be a finite number: NaN or ±∞ anywhere is refused, naming
+    /// the key (a NaN compares false with every bound, so range checks alone let it in).
+    fn check_finite(&self) -> Result<(), ConfigError> {
+        let floats = [
+            ("lr", Some(self.lr)),
+            ("gamma", Some(self.gamma)),
+            ("grad_clip", self.grad_clip),
+            ("sample_timeout_s", self.sample_timeout_s),
+            (
+                "evaluation_sample_timeout_s",
+                self.evaluation_sample_timeout_s,
+            ),
+        ];
+        for (name, value) in floats {
+            check_finite(name, value)?;
+        }
+        for (name, t) in [
+            ("sample_timeout_s", self.sample_timeout_s),
+            (
+                "evaluation_sample_timeout_s",
+                self.evaluation_sample_timeout_s,
+            ),
+        ] {
+            if let Some(t) = t.filter(|&t| t <= 0.0) {
+                return Err(ConfigError(format!(
+                    "{name} = {t} must be positive (or None for no limit)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sizes a config may ask for: generous for real runs, but bounded, so that a config
+    /// file from someone else cannot make us allocate without limit.
+    fn check_sizes(&self) -> Result<(), ConfigError> {
+        let bounds = [
+            ("num_env_runners", self.num_env_runners, MAX_ENV_RUNNERS),
+            (
+                "evaluation_num_env_runners",
+                self.evaluation_num_env_runners,
+                MAX_ENV_RUNNERS,
+            ),
+            (
+                "num_envs_per_env_runner",
+                self.num_envs_per_env_runner,
+                MAX_ENVS_PER_RUNNER,
+            ),
+            ("train_batch_size", self.train_batch_size, MAX_BATCH),
+            ("evaluation_duration", self.evaluation_duration, MAX_BATCH),
+            (
+                "metrics_num_episodes_for_smoothing",
+                self.metrics_num_episodes_for_smoothing,
+                MAX_BATCH,
+            ),
+            ("num_epochs", self.num_epochs, MAX_EPOCHS),
+            (
+                "fcnet_hiddens (number of layers)",
+                self.model_config.fcnet_hiddens.len(),
+                MAX_LAYERS,
+            ),
+        ];
+        for (name, value, max) in bounds {
+            if value > max {
+                return Err(ConfigError(format!(
+                    "{name} = {value} exceeds {max}, the most this build accepts (a bound that keeps an untrusted config from exhausting memory)"
+                )));
+            }
+        }
+        if let FragmentLength::Steps(n) = self.rollout_fragment_length {
+            if n > MAX_BATCH {
+                return Err(ConfigError(format!(
+                    "rollout_fragment_length = {n} exceeds {MAX_BATCH}, the most this build accepts"
+                )));
+            }
+        }
+        if let Some(&h) = self
+            .model_config
+            .fcnet_hiddens
+            .iter()
+            .find(|&&h| h > MAX_LAYER_WIDTH)
+        {
+            return Err(ConfigError(format!(
+                "fcnet_hiddens = {:?}: a layer of {h} units exceeds {MAX_LAYER_WIDTH}, the most this build accepts",
+                self.model_config.fcnet_hiddens
+            )));
+        }
+        Ok(())
+    }
+
+    /// The fault-tolerance settings for the training env runners.
+    pub fn fault_tolerance(&self) -> crate::runner::FaultTolerance {
+        crate::runner::FaultTolerance {
+            restart_failed_env_runners: self.restart_failed_env_runners,
+            max_num_env_runner_restarts: self.max_num_env_runner_restarts,
+            ignore_env_runner_failures: self.ignore_env_runner_failures,
+            num_consecutive_env_runner_failures_tolerance: self
+                .num_consecutive_env_runner_failures_tolerance,
+            sample_timeout_s: self.sample_timeout_s,
+        }
+    }
+
+    /// The fault-tolerance settings for the evaluation env runners (their own timeout).
+    pub fn evaluation_fault_tolerance(&self) -> crate::runner::FaultTolerance {
+        crate::runner::FaultTolerance {
+            sample_timeout_s: self.evaluation_sample_timeout_s,
+            ..self.fault_tolerance()
+        }
+    }
+}
+
+/// Most env runners a config may ask for (also the most a checkpoint may hold).
+pub const MAX_ENV_RUNNERS: usize = 4096;
+/// Most envs per env runner.
+pub const MAX_ENVS_PER_RUNNER: usize = 1 << 16;
+/// Most env steps per batch, fragment or evaluation, and episodes per smoothing window.
+pub const MAX_BATCH: usize = 1 << 28;
+/// Most passes over a train batch.
+pub const MAX_EPOCHS: usize = 1 << 20;
+/// Most hidden layers.
+pub const MAX_LAYERS: usize = 64;
+/// Most units per hidden layer.
+pub const MAX_LAYER_WIDTH: usize = 1 << 16;
+
+/// Refuses a NaN or infinite value for the float setting `name`.
+pub fn check_finite(name: &str, value: Option<f64>) -> Result<(), ConfigError> {
+    match value {
+        Some(v) if !v.is_finite() => Err(ConfigError(format!(
+            "{name} = {v}: every float setting must be a finite number"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -408,20 +566,14 @@ mod tests {
     }
 
     #[test]
-    fn validate_shows_the_arithmetic() {
+    fn validate_checks_the_shared_settings() {
         let mut c = cartpole();
-        c.train_batch_size = 100;
-        c.minibatch_size = 128;
-        let e = c.validate().unwrap_err();
-        assert!(
-            e.0.contains("minibatch_size = 128 > train_batch_size = 100"),
-            "{e}"
-        );
-        c.minibatch_size = 64;
         c.lr = 0.0;
         assert!(c.validate().unwrap_err().0.contains("lr = 0"));
         c.lr = 1e-3;
         assert!(c.validate().is_ok());
+        c.env.clear();
+        assert!(c.validate().unwrap_err().0.contains("no env set"));
     }
 
     #[test]

@@ -1,15 +1,33 @@
-//! The algorithm wing: shared config, the `Algorithm` trait, and what a run writes.
+//! The algorithm wing: the [`Algorithm`] trait that Tune and the command line drive, the
+//! shared [`Driver`] every algorithm runs in, the [`AlgorithmLogic`] an algorithm brings, the
+//! shared config, counters, checkpoints and the registry that builds algorithms by name.
 
 pub mod checkpoint;
 pub mod config;
+pub mod counters;
+pub mod driver;
+pub mod inference;
+pub mod logic;
+pub mod registry;
 
 pub use config::{
-    get_by_key, set_by_key, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength, ModelConfig,
+    check_finite, get_by_key, set_by_key, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit,
+    FragmentLength, ModelConfig,
 };
+pub use counters::Counters;
+pub use driver::{Driver, StepContext, DEFAULT_MODULE_ID};
+pub use inference::InferencePolicy;
+pub use logic::{AlgorithmLogic, Spaces};
+pub use registry::{
+    algorithm_from_checkpoint, build_algorithm, default_config, register_algorithm,
+    registered_algorithms, AlgorithmRegistration,
+};
+
+use std::path::{Path, PathBuf};
 
 use crate::env::EnvError;
 use crate::learner::LearnerError;
-use crate::metrics::ResultDict;
+use crate::metrics::{ResultDict, ResultLogger};
 use crate::runner::RunnerError;
 
 /// Errors from building, training or saving an algorithm.
@@ -42,8 +60,12 @@ pub enum AlgorithmError {
     Checkpoint(#[from] checkpoint::CheckpointError),
 }
 
-/// An algorithm as users drive it: RLlib's `Algorithm`.
-pub trait Algorithm {
+/// An algorithm as users, Tune and the command line drive it: RLlib's `Algorithm` (a Tune
+/// `Trainable`). Object-safe, so that `Box<dyn Algorithm>` from
+/// [`build_algorithm`] drives any registered algorithm by name.
+pub trait Algorithm: Send {
+    /// The name the algorithm is registered under (`"PPO"`), as checkpoints record it.
+    fn name(&self) -> &str;
     /// Runs one training iteration and returns its result (RLlib's nested keys).
     fn train(&mut self) -> Result<ResultDict, AlgorithmError>;
     /// Runs the evaluation (as configured) now and returns its results
@@ -51,4 +73,32 @@ pub trait Algorithm {
     fn evaluate(&mut self) -> Result<ResultDict, AlgorithmError>;
     /// Completed training iterations.
     fn iteration(&self) -> usize;
+    /// Saves a checkpoint of everything needed to continue exactly from here into `dir`
+    /// (created; an existing checkpoint there is replaced atomically); returns `dir`.
+    fn save_to_path(&self, dir: &Path) -> Result<PathBuf, AlgorithmError>;
+    /// Restores the state saved in a checkpoint of the same algorithm, keeping this
+    /// algorithm's config (RLlib's `restore_from_path`; what PBT does after changing
+    /// hyperparameters).
+    fn restore_from_path(&mut self, dir: &Path) -> Result<(), AlgorithmError>;
+    /// Writes Tune's trial files (`params.json`, `result.json`, `progress.csv`) into `dir`
+    /// from now on, and makes it the home of periodic and end-of-run checkpoints; returns
+    /// the directory.
+    fn log_to(&mut self, dir: &Path) -> Result<PathBuf, AlgorithmError>;
+    /// Ends the run (RLlib's `stop()`): with `checkpoint_at_end`, saves a final checkpoint
+    /// into the output directory and returns its path.
+    fn stop(&mut self) -> Result<Option<PathBuf>, AlgorithmError>;
+    /// The config the algorithm was built from, as JSON (every key, RLlib's names).
+    fn config_json(&self) -> serde_json::Value;
+    /// Feeds every later result to `logger` too (after the trial files of
+    /// [`log_to`](Algorithm::log_to)), e.g. a TensorBoard event file.
+    fn add_logger(&mut self, logger: Box<dyn ResultLogger>);
+}
+
+impl std::fmt::Debug for dyn Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Algorithm")
+            .field("name", &self.name())
+            .field("iteration", &self.iteration())
+            .finish_non_exhaustive()
+    }
 }

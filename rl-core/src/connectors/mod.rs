@@ -14,9 +14,9 @@ pub mod learner;
 pub mod module_to_env;
 pub mod pipeline;
 
-pub use env_to_module::{EnvToModule, EnvToModuleBatch};
-pub use learner::{LearnerConnector, LearnerContext, LearnerData};
-pub use module_to_env::{ModuleToEnv, ModuleToEnvBatch};
+pub use env_to_module::{CloneEnvToModule, EnvToModule, EnvToModuleBatch};
+pub use learner::{CloneLearnerConnector, LearnerConnector, LearnerContext, LearnerData};
+pub use module_to_env::{CloneModuleToEnv, ModuleToEnv, ModuleToEnvBatch};
 pub use pipeline::{ConnectorStateEntry, Named, Pipeline};
 
 use crate::env::Space;
@@ -64,6 +64,9 @@ pub struct ConnectorContext<'a> {
     pub observation_space: &'a Space,
     /// The env's action space.
     pub action_space: &'a Space,
+    /// Env steps the whole run has sampled so far, as the env runner counts them (RLlib's
+    /// `num_env_steps_sampled_lifetime` on the runner): what an exploration schedule reads.
+    pub global_env_steps: u64,
 }
 
 /// State handling shared by every connector kind. Stateless connectors keep the defaults.

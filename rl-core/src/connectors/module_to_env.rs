@@ -1,7 +1,9 @@
 //! Module→env connectors: from the module's action-distribution inputs to env actions.
 
 use ndarray::Array2;
-use rl_nn::distributions::ActionDistKind;
+use std::sync::Arc;
+
+use rl_nn::ActionDistribution;
 use serde::{Deserialize, Serialize};
 
 use super::{ConnectorContext, ConnectorError, ConnectorState, Named, Pipeline};
@@ -10,8 +12,8 @@ use crate::env::{Space, Value};
 /// The data a module→env pipeline transforms, one row per env.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleToEnvBatch {
-    /// The kind of distribution `action_dist_inputs` parameterize.
-    pub dist_kind: Option<ActionDistKind>,
+    /// The distribution `action_dist_inputs` parameterize (the module's).
+    pub dist: Option<Arc<dyn ActionDistribution>>,
     /// The module's action-distribution inputs (the input), rows × dist_dim.
     pub action_dist_inputs: Array2<f32>,
     /// The actions as the module chose them (stored in episodes; a discrete action as its
@@ -25,7 +27,7 @@ pub struct ModuleToEnvBatch {
 
 /// One module→env transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait ModuleToEnv: Named + ConnectorState + Send + Sync {
+pub trait ModuleToEnv: Named + ConnectorState + CloneModuleToEnv + Send + Sync {
     /// Transforms the batch in place.
     fn process(
         &mut self,
@@ -33,6 +35,8 @@ pub trait ModuleToEnv: Named + ConnectorState + Send + Sync {
         ctx: &mut ConnectorContext<'_>,
     ) -> Result<(), ConnectorError>;
 }
+
+super::pipeline::connector_clone!(ModuleToEnv, CloneModuleToEnv);
 
 impl Pipeline<dyn ModuleToEnv> {
     /// Runs every connector in order.
@@ -81,21 +85,14 @@ impl ModuleToEnv for GetActions {
             connector: "GetActions".into(),
             reason,
         };
-        let kind = batch
-            .dist_kind
-            .ok_or_else(|| bad("the batch names no distribution kind".into()))?;
+        let dist = batch
+            .dist
+            .clone()
+            .ok_or_else(|| bad("the batch names no action distribution".into()))?;
         let n = batch.action_dist_inputs.nrows();
-        let width = kind.action_width(batch.action_dist_inputs.ncols());
-        let start = match (kind, ctx.action_space) {
-            (ActionDistKind::Categorical, Space::Discrete { start, .. }) => *start,
-            (ActionDistKind::DiagGaussian, Space::Box { .. }) => 0,
-            (kind, space) => {
-                return Err(bad(format!(
-                    "a {kind:?} distribution does not fit the action space {space:?}"
-                )))
-            }
-        };
-        if batch.actions.dim() != (n, width) {
+        let width = dist.action_width(batch.action_dist_inputs.ncols());
+        check_action_width(ctx.action_space, width).map_err(bad)?;
+        if batch.actions.dim() != (n, width) || !batch.actions.is_standard_layout() {
             batch.actions = Array2::zeros((n, width));
         }
         batch.action_logp.clear();
@@ -106,20 +103,44 @@ impl ModuleToEnv for GetActions {
             .into_iter()
             .zip(batch.actions.rows_mut())
         {
-            let action = action.as_slice_mut().expect("fresh arrays are contiguous");
+            let action = action
+                .as_slice_mut()
+                .ok_or_else(|| bad("the action buffer is not contiguous".into()))?;
             let logp = if ctx.explore {
-                kind.sample_into(inputs, ctx.rng, action)
+                dist.sample_into(inputs, ctx.rng, action)
             } else {
-                kind.deterministic_into(inputs, action)
+                dist.deterministic_into(inputs, action)
             }
             .map_err(|e| bad(e.to_string()))?;
             batch.action_logp.push(logp);
-            batch.env_actions.push(match kind {
-                ActionDistKind::Categorical => Value::Discrete(action[0] as i64 + start),
-                ActionDistKind::DiagGaussian => Value::Box(action.to_vec()),
-            });
+            batch.env_actions.push(env_action(ctx.action_space, action));
         }
         Ok(())
+    }
+}
+
+/// Checks that actions of `width` numbers fit `space` (1 for `Discrete`, the dimension
+/// for `Box`); the error says what does not fit.
+pub fn check_action_width(space: &Space, width: usize) -> Result<(), String> {
+    let expected = match space {
+        Space::Discrete { .. } => 1,
+        Space::Box { low, .. } => low.len(),
+    };
+    if width == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "the module's actions have {width} numbers, the action space {space:?} takes {expected}"
+        ))
+    }
+}
+
+/// The env action for a module action row: a `Discrete` index (offset by the space's
+/// `start`) or a `Box` vector. The width must fit ([`check_action_width`]).
+pub fn env_action(space: &Space, action: &[f32]) -> Value {
+    match space {
+        Space::Discrete { start, .. } => Value::Discrete(action[0] as i64 + start),
+        Space::Box { .. } => Value::Box(action.to_vec()),
     }
 }
 

@@ -6,8 +6,8 @@ use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use super::{LearnerConnector, LearnerContext, LearnerData};
+use crate::batch::TrainBatch;
 use crate::connectors::{ConnectorError, ConnectorState, Named};
-use crate::learner::TrainBatch;
 
 /// Builds `obs`, `actions`, `rewards`, `terminateds`, `truncateds`, `action_logp`,
 /// `action_dist_inputs` and `loss_mask` from the episode chunks.

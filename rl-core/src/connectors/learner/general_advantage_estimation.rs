@@ -59,13 +59,16 @@ impl LearnerConnector for GeneralAdvantageEstimation {
         if batch.is_empty() {
             return Ok(());
         }
-        let values =
-            ctx.policy
-                .compute_values(batch.obs.view())
-                .map_err(|e| ConnectorError::BadInput {
-                    connector: "GeneralAdvantageEstimation".into(),
-                    reason: e.to_string(),
-                })?;
+        let bad = |reason: String| ConnectorError::BadInput {
+            connector: "GeneralAdvantageEstimation".into(),
+            reason,
+        };
+        let critic = ctx.module.as_value_function().ok_or_else(|| {
+            bad("the module has no value function (ValueFunctionAPI); GAE needs a critic".into())
+        })?;
+        let values = critic
+            .compute_values(batch.obs.view())
+            .map_err(|e| bad(e.to_string()))?;
         let as_slice = |a: &Array1<f32>| a.to_vec();
         let targets = compute_value_targets(
             &as_slice(&values),

@@ -1,8 +1,10 @@
 //! Learner connectors: from episode chunks to a train batch.
 //!
-//! RLlib's PPO pipeline, in order: [`AddOneTsToEpisodesAndTruncate`] (one bootstrap step per
-//! chunk), [`AddColumnsFromEpisodesToTrainBatch`] (batching and the loss mask),
-//! [`GeneralAdvantageEstimation`] (value targets, standardized advantages).
+//! The building blocks of on-policy pipelines, RLlib's names: [`AddOneTsToEpisodesAndTruncate`]
+//! (one bootstrap step per chunk), [`AddColumnsFromEpisodesToTrainBatch`] (batching and the
+//! loss mask), [`GeneralAdvantageEstimation`] (value targets, standardized advantages; needs
+//! a module with a [`ValueFunctionAPI`](crate::module::ValueFunctionAPI)). An algorithm
+//! assembles its own default pipeline from them (PPO's is in `rl_algos::ppo`).
 
 pub mod add_one_ts;
 pub mod batch_columns;
@@ -14,9 +16,9 @@ pub use batch_columns::AddColumnsFromEpisodesToTrainBatch;
 pub use general_advantage_estimation::GeneralAdvantageEstimation;
 
 use super::{ConnectorError, ConnectorState, Named, Pipeline};
+use crate::batch::TrainBatch;
 use crate::episode::Episode;
-use crate::learner::TrainBatch;
-use crate::policy::Policy;
+use crate::module::RLModule;
 
 /// What a learner pipeline transforms: episode chunks in, a train batch out.
 #[derive(Clone, Debug, Default)]
@@ -29,15 +31,16 @@ pub struct LearnerData {
     pub batch: TrainBatch,
 }
 
-/// What learner connectors may use: the module (for value predictions).
+/// What learner connectors may use: the module being trained (for value predictions, through
+/// its optional APIs such as [`RLModule::as_value_function`]).
 pub struct LearnerContext<'a> {
     /// The module being trained.
-    pub policy: &'a mut dyn Policy,
+    pub module: &'a mut dyn RLModule,
 }
 
 /// One learner-pipeline transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait LearnerConnector: Named + ConnectorState + Send + Sync {
+pub trait LearnerConnector: Named + ConnectorState + CloneLearnerConnector + Send + Sync {
     /// Transforms the data in place.
     fn process(
         &mut self,
@@ -45,6 +48,8 @@ pub trait LearnerConnector: Named + ConnectorState + Send + Sync {
         ctx: &mut LearnerContext<'_>,
     ) -> Result<(), ConnectorError>;
 }
+
+crate::connectors::pipeline::connector_clone!(LearnerConnector, CloneLearnerConnector);
 
 impl Pipeline<dyn LearnerConnector> {
     /// Runs every connector in order.
@@ -56,14 +61,5 @@ impl Pipeline<dyn LearnerConnector> {
         self.connectors_mut()
             .iter_mut()
             .try_for_each(|c| c.process(data, ctx))
-    }
-
-    /// RLlib's PPO learner pipeline with these GAE parameters.
-    pub fn default_ppo_learner(gamma: f32, lambda: f32) -> Self {
-        Pipeline::new(vec![
-            Box::new(AddOneTsToEpisodesAndTruncate),
-            Box::new(AddColumnsFromEpisodesToTrainBatch),
-            Box::new(GeneralAdvantageEstimation::new(gamma, lambda)),
-        ])
     }
 }

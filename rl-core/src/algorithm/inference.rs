@@ -1,31 +1,31 @@
 //! Policy export: a trained policy alone, for inference (RLlib's `RLModule.from_checkpoint`
 //! with its connectors), loaded from a checkpoint without a learner, env runners or envs.
+//! Any registered algorithm's checkpoint loads: `metadata.json` names the algorithm, whose
+//! registry entry reads its acting module.
 
 use std::path::Path;
 
 use rand::SeedableRng;
-use rl_core::algorithm::checkpoint::{CheckpointError, CheckpointReader};
-use rl_core::algorithm::{AlgorithmError, ConfigError};
-use rl_core::connectors::{
+
+use crate::algorithm::checkpoint::{CheckpointError, CheckpointReader};
+use crate::algorithm::driver::{ENV_TO_MODULE_FILE, MODULE_TO_ENV_FILE};
+use crate::algorithm::registry::load_acting_module;
+use crate::algorithm::{AlgorithmError, ConfigError};
+use crate::connectors::{
     ConnectorContext, EnvToModule, EnvToModuleBatch, ModuleToEnv, ModuleToEnvBatch, Pipeline,
 };
-use rl_core::env::{Space, Value};
-use rl_core::policy::Policy;
-use rl_core::runner::RunnerError;
-use rl_core::Rng;
+use crate::env::{Space, Value};
+use crate::module::RLModule;
+use crate::runner::RunnerError;
+use crate::Rng;
 
-use super::checkpoint::{
-    read_module, ALGORITHM, ENV_TO_MODULE_FILE, MODULE_CONFIG_FILE, MODULE_TO_ENV_FILE,
-};
-use super::module::PPOModule;
-use super::policy::PPOPolicy;
-
-/// A trained policy alone, for inference: the module with its env→module (observation
-/// filter, frozen) and module→env (sampling or greedy action, unsquashing) pipelines.
-/// Loaded from a checkpoint with [`InferencePolicy::from_checkpoint`] without building
-/// a learner, env runners or envs (RLlib's `RLModule.from_checkpoint` plus connectors).
+/// A trained policy alone, for inference: the acting module with its env→module
+/// (observation filter, frozen) and module→env (sampling or greedy action, unsquashing)
+/// pipelines. Loaded from a checkpoint with [`InferencePolicy::from_checkpoint`] without
+/// building a learner, env runners or envs (RLlib's `RLModule.from_checkpoint` plus
+/// connectors), or taken from a live algorithm (`Driver::get_policy`).
 pub struct InferencePolicy {
-    policy: PPOPolicy,
+    module: Box<dyn RLModule>,
     env_to_module: Pipeline<dyn EnvToModule>,
     module_to_env: Pipeline<dyn ModuleToEnv>,
     observation_space: Space,
@@ -38,7 +38,6 @@ pub struct InferencePolicy {
 impl std::fmt::Debug for InferencePolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InferencePolicy")
-            .field("module", self.policy.module().config())
             .field("env_to_module", &self.env_to_module)
             .field("module_to_env", &self.module_to_env)
             .finish_non_exhaustive()
@@ -46,15 +45,16 @@ impl std::fmt::Debug for InferencePolicy {
 }
 
 impl InferencePolicy {
-    pub(super) fn new(
-        module: PPOModule,
+    /// A policy from its parts (the spaces are the env's).
+    pub fn new(
+        module: Box<dyn RLModule>,
         env_to_module: Pipeline<dyn EnvToModule>,
         module_to_env: Pipeline<dyn ModuleToEnv>,
         observation_space: Space,
         action_space: Space,
     ) -> Self {
         InferencePolicy {
-            policy: PPOPolicy::new(module),
+            module,
             env_to_module,
             module_to_env,
             observation_space,
@@ -65,20 +65,21 @@ impl InferencePolicy {
         }
     }
 
-    /// Loads the policy from a checkpoint directory: `metadata.json` (spaces),
-    /// `learner/module/default_policy/` (architecture and weights) and the two connector
-    /// pipelines in `env_runner/`. Nothing else is read. Exploration samples from an RNG
-    /// seeded with 0 (see [`InferencePolicy::seed`]).
+    /// Loads the policy from a checkpoint directory: `metadata.json` (algorithm and
+    /// spaces), the acting module (for PPO `learner/module/default_policy/`: architecture
+    /// and weights) and the two connector pipelines in `env_runner/`. Nothing else is read.
+    /// The algorithm that wrote the checkpoint must be registered
+    /// (`rl_algos::register_builtins()` registers the built-in ones). Exploration samples
+    /// from an RNG seeded with 0 (see [`InferencePolicy::seed`]).
     pub fn from_checkpoint(dir: impl AsRef<Path>) -> Result<Self, AlgorithmError> {
         let reader = CheckpointReader::open(dir)?;
-        reader.expect_algorithm(ALGORITHM)?;
-        let module = read_module(&reader)?;
+        let module = load_acting_module(&reader)?;
         let e2m: Pipeline<dyn EnvToModule> = reader.read_json(ENV_TO_MODULE_FILE)?;
         let m2e: Pipeline<dyn ModuleToEnv> = reader.read_json(MODULE_TO_ENV_FILE)?;
         let meta = reader.metadata();
         if meta.observation_space.flat_dim() != module.obs_dim() {
             return Err(CheckpointError::malformed(
-                reader.path(MODULE_CONFIG_FILE),
+                reader.path(crate::algorithm::checkpoint::METADATA_FILE),
                 format!(
                     "the module takes {} numbers but observations have {}",
                     module.obs_dim(),
@@ -101,9 +102,9 @@ impl InferencePolicy {
         self.rng = Rng::seed_from_u64(seed);
     }
 
-    /// The module.
-    pub fn module(&self) -> &PPOModule {
-        self.policy.module()
+    /// The acting module.
+    pub fn module(&self) -> &dyn RLModule {
+        &*self.module
     }
 
     /// The observation space actions are computed for.
@@ -151,17 +152,20 @@ impl InferencePolicy {
             rng: &mut self.rng,
             observation_space: &self.observation_space,
             action_space: &self.action_space,
+            global_env_steps: 0,
         };
         self.env_to_module
             .run(&mut self.e2m, &mut ctx)
             .map_err(RunnerError::from)?;
         let inputs = if explore {
-            self.policy.forward_exploration(self.e2m.obs.view())
+            self.module.forward_exploration(self.e2m.obs.view())
         } else {
-            self.policy.forward_inference(self.e2m.obs.view())
+            self.module.forward_inference(self.e2m.obs.view())
         }
         .map_err(RunnerError::from)?;
-        self.m2e.dist_kind = Some(self.policy.dist_kind());
+        if self.m2e.dist.is_none() {
+            self.m2e.dist = Some(self.module.action_dist());
+        }
         self.m2e.action_dist_inputs = inputs;
         self.module_to_env
             .run(&mut self.m2e, &mut ctx)

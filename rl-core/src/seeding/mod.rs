@@ -1,5 +1,10 @@
 //! Seed derivation: every RNG in a run is seeded from the run's seed and a name, so that
-//! streams are independent and a run is reproducible whatever the thread timing.
+//! streams are independent and a run is reproducible whatever the thread timing; and RNG
+//! states in a portable form ([`RngState`]) for checkpoints.
+
+mod rng_state;
+
+pub use rng_state::RngState;
 
 /// A seed for the stream named by `tags`, derived from `base` (SplitMix64 over an FNV-1a
 /// hash of the tags).
