@@ -364,10 +364,10 @@ enters the mean and std of the advantage standardization. We used to mark that s
 truncated, which gave it an advantage near 0 instead (RLlib's: 16–22 on average in the
 shared golden file's three iterations), and every real row's standardized advantage sat
 about 0.1 higher than RLlib's (0.12, 0.09, 0.07): iteration 1's `policy_loss` was biased
-(mean −0.116 over seeds 0–19, against −0.022 now) and evaluation lagged RLlib's. With RLlib's flags our
-learner, started from RLlib's weights and fed RLlib's episodes, ends every iteration at
-RLlib's weights within float32 rounding (`rl-algos/tests/conformance_ppo_update.rs`, golden
-files of widths 16, 32 and 64).
+(mean −0.116 over seeds 0–19 at commit 0334170, against {mean_first_policy_loss(ours):+.3f}
+now) and evaluation lagged RLlib's. With RLlib's flags our learner, started from RLlib's
+weights and fed RLlib's episodes, ends every iteration at RLlib's weights within float32
+rounding (`rl-algos/tests/conformance_ppo_update.rs`, golden files of widths 16, 32 and 64).
 
 Counting the bootstrap rows in the standardization is RLlib's choice, and our default.
 `GeneralAdvantageEstimation::standardize_real_rows_only` (off by default; not an RLlib
@@ -377,9 +377,10 @@ never trained on. Turn it on by replacing the connector in the learner pipeline,
 config's γ and λ (the pipeline carries its own):
 
 ```rust
-use rl::core::connectors::{{learner::GeneralAdvantageEstimation, Pipeline}};
+use rl::algos::ppo::learner::default_learner_pipeline;
+use rl::core::connectors::learner::GeneralAdvantageEstimation;
 let (gamma, lambda) = (config.base.gamma as f32, config.lambda_ as f32);
-let mut pipeline = Pipeline::default_ppo_learner(gamma, lambda);
+let mut pipeline = default_learner_pipeline(gamma, lambda);
 pipeline.replace(
     "GeneralAdvantageEstimation",
     Box::new(GeneralAdvantageEstimation::new(gamma, lambda).with_standardize_real_rows_only(true)),
