@@ -3,10 +3,10 @@
 //! flags, and the whole learner pipeline (bootstrap steps, batching, GAE) on episode chunks
 //! rebuilt from the case, which must produce RLlib's flags, targets and advantages.
 
-mod conformance {
-    use std::sync::Arc;
+mod module_common;
 
-    use ndarray::{Array1, Array2, ArrayView2};
+mod conformance {
+    use super::module_common::ObsValueModule;
     use rl_core::connectors::learner::gae::{compute_value_targets, standardize};
     use rl_core::connectors::learner::{
         AddColumnsFromEpisodesToTrainBatch, AddOneTsToEpisodesAndTruncate,
@@ -14,9 +14,7 @@ mod conformance {
     };
     use rl_core::connectors::{LearnerConnector, LearnerContext, LearnerData, Pipeline};
     use rl_core::episode::Episode;
-    use rl_core::module::{ModuleError, RLModule, ValueFunctionAPI};
     use rl_core::testing::load_conformance_json;
-    use rl_nn::{ActionDistKind, ActionDistribution, ParamStore};
 
     fn floats(v: &serde_json::Value) -> Vec<f32> {
         v.as_array()
@@ -70,46 +68,8 @@ mod conformance {
 
     /// A module whose value of an observation is the case's value at the batch row the
     /// observation names (observations are row indices).
-    #[derive(Clone)]
-    struct ValueTable(Vec<f32>, ParamStore);
-
-    impl RLModule for ValueTable {
-        fn action_dist(&self) -> Arc<dyn ActionDistribution> {
-            Arc::new(ActionDistKind::Categorical)
-        }
-        fn obs_dim(&self) -> usize {
-            1
-        }
-        fn dist_dim(&self) -> usize {
-            2
-        }
-        fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
-            Ok(Array2::zeros((obs.nrows(), 2)))
-        }
-        fn forward_exploration(
-            &mut self,
-            obs: ArrayView2<f32>,
-        ) -> Result<Array2<f32>, ModuleError> {
-            Ok(Array2::zeros((obs.nrows(), 2)))
-        }
-        fn params(&self) -> &ParamStore {
-            &self.1
-        }
-        fn params_mut(&mut self) -> &mut ParamStore {
-            &mut self.1
-        }
-        fn clone_module(&self) -> Box<dyn RLModule> {
-            Box::new(self.clone())
-        }
-        fn as_value_function(&mut self) -> Option<&mut dyn ValueFunctionAPI> {
-            Some(self)
-        }
-    }
-
-    impl ValueFunctionAPI for ValueTable {
-        fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, ModuleError> {
-            Ok(obs.column(0).mapv(|row| self.0[row as usize]))
-        }
+    fn value_table(values: Vec<f32>) -> ObsValueModule {
+        ObsValueModule::new(move |row| values[row as usize])
     }
 
     /// The case's chunks as env runners return them: the real steps before each extra
@@ -155,7 +115,7 @@ mod conformance {
             for time_limit in [false, true] {
                 let gamma = case["gamma"].as_f64().unwrap() as f32;
                 let lambda = case["lambda"].as_f64().unwrap() as f32;
-                let mut policy = ValueTable(floats(&case["values"]), ParamStore::new());
+                let mut policy = value_table(floats(&case["values"]));
                 let mut learner_data = LearnerData {
                     episodes: chunks(case, time_limit),
                     ..Default::default()
