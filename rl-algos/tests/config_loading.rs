@@ -152,6 +152,7 @@ fn gae_takes_gamma_and_lambda_from_the_config() {
             Box::new(GeneralAdvantageEstimation {
                 gamma: None,
                 lambda: Some(0.5),
+                standardize_real_rows_only: false,
             }),
         )
         .unwrap();

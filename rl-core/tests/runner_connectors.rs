@@ -1,8 +1,5 @@
 //! Env runners and connector pipelines on a small env of this test's own.
 
-use std::sync::Arc;
-
-use ndarray::{Array1, Array2, ArrayView2};
 use rl_core::connectors::learner::{
     AddColumnsFromEpisodesToTrainBatch, AddOneTsToEpisodesAndTruncate, GeneralAdvantageEstimation,
 };
@@ -13,10 +10,16 @@ use rl_core::connectors::{
 use rl_core::env::{
     register, Env, EnvError, EnvRegistration, EnvSpec, Info, Space, StepResult, Value,
 };
-use rl_core::module::{ModuleError, RLModule, ValueFunctionAPI};
 use rl_core::runner::{EnvRunner, EnvRunnerGroup, EnvRunnerSpec};
-use rl_nn::{ActionDistKind, ActionDistribution, ParamStore};
 use serde::{Deserialize, Serialize};
+
+mod module_common;
+use module_common::ObsValueModule;
+
+/// Uniform over two actions; value = 10 × observation.
+fn uniform() -> ObsValueModule {
+    ObsValueModule::new(|x| 10.0 * x)
+}
 
 /// A chain: start at 0, action 1 moves right (+1 reward), 0 stays (0 reward); reaching 3
 /// terminates. Registered with a time limit of 5 steps.
@@ -74,46 +77,6 @@ fn register_chain() -> EnvSpec {
     EnvSpec::new("TestChain-v0")
 }
 
-/// Uniform over two actions; value = 10 × observation.
-#[derive(Clone)]
-struct Uniform(ParamStore);
-
-impl RLModule for Uniform {
-    fn action_dist(&self) -> Arc<dyn ActionDistribution> {
-        Arc::new(ActionDistKind::Categorical)
-    }
-    fn obs_dim(&self) -> usize {
-        1
-    }
-    fn dist_dim(&self) -> usize {
-        2
-    }
-    fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
-        Ok(Array2::zeros((obs.nrows(), 2)))
-    }
-    fn forward_exploration(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
-        Ok(Array2::zeros((obs.nrows(), 2)))
-    }
-    fn params(&self) -> &ParamStore {
-        &self.0
-    }
-    fn params_mut(&mut self) -> &mut ParamStore {
-        &mut self.0
-    }
-    fn clone_module(&self) -> Box<dyn RLModule> {
-        Box::new(self.clone())
-    }
-    fn as_value_function(&mut self) -> Option<&mut dyn ValueFunctionAPI> {
-        Some(self)
-    }
-}
-
-impl ValueFunctionAPI for Uniform {
-    fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, ModuleError> {
-        Ok(obs.column(0).mapv(|x| 10.0 * x))
-    }
-}
-
 /// A user-written connector: scales observations. A plugin like the built-in ones.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct ScaleObs {
@@ -146,7 +109,7 @@ fn runner(
             explore: true,
             update_connector_stats: true,
         },
-        Box::new(Uniform(ParamStore::new())),
+        Box::new(uniform()),
         e2m,
         Pipeline::default_module_to_env(true, false),
     )
@@ -229,7 +192,7 @@ fn learner_pipeline_builds_masked_batch_with_gae() {
         episodes: out.episodes.clone(),
         ..Default::default()
     };
-    let mut policy = Uniform(ParamStore::new());
+    let mut policy = uniform();
     Pipeline::<dyn LearnerConnector>::new(vec![
         Box::new(AddOneTsToEpisodesAndTruncate),
         Box::new(AddColumnsFromEpisodesToTrainBatch),

@@ -10,7 +10,7 @@
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
-use super::gae::{compute_value_targets, standardize};
+use super::gae::{compute_value_targets, standardize, standardize_over};
 use super::{LearnerConnector, LearnerContext, LearnerData};
 use crate::connectors::ConnectorError;
 
@@ -28,6 +28,21 @@ pub struct GeneralAdvantageEstimation {
     /// it.
     #[serde(default)]
     pub lambda: Option<f32>,
+    /// Not in RLlib: take the standardization's mean and std over the real steps only
+    /// (`loss_mask` true), leaving out the bootstrap steps
+    /// [`AddOneTsToEpisodesAndTruncate`](super::AddOneTsToEpisodesAndTruncate) appends.
+    /// Off by default, as RLlib 2.60 counts those steps, whose advantages run on into the
+    /// next chunk (`docs/ppo_vs_rllib.md`).
+    #[serde(default)]
+    pub standardize_real_rows_only: bool,
+}
+
+impl GeneralAdvantageEstimation {
+    /// Sets [`GeneralAdvantageEstimation::standardize_real_rows_only`].
+    pub fn with_standardize_real_rows_only(mut self, on: bool) -> Self {
+        self.standardize_real_rows_only = on;
+        self
+    }
 }
 
 impl GeneralAdvantageEstimation {
@@ -36,6 +51,7 @@ impl GeneralAdvantageEstimation {
         GeneralAdvantageEstimation {
             gamma: Some(gamma),
             lambda: Some(lambda),
+            standardize_real_rows_only: false,
         }
     }
 }
@@ -117,7 +133,19 @@ impl LearnerConnector for GeneralAdvantageEstimation {
             ),
         })?;
         let mut advantages: Vec<f32> = targets.iter().zip(&values).map(|(t, v)| t - v).collect();
-        standardize(&mut advantages);
+        if self.standardize_real_rows_only {
+            let mask = batch.loss_mask.to_vec();
+            standardize_over(&mut advantages, &mask).ok_or_else(|| ConnectorError::BadInput {
+                connector: "GeneralAdvantageEstimation".into(),
+                reason: format!(
+                    "the loss mask has {} rows for a batch of {}",
+                    mask.len(),
+                    advantages.len()
+                ),
+            })?;
+        } else {
+            standardize(&mut advantages);
+        }
         batch.vf_preds = values;
         batch.value_targets = Array1::from(targets);
         batch.advantages = Array1::from(advantages);

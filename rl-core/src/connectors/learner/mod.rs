@@ -90,10 +90,7 @@ impl Pipeline<dyn LearnerConnector> {
         Pipeline::new(vec![
             Box::new(AddOneTsToEpisodesAndTruncate),
             Box::new(AddColumnsFromEpisodesToTrainBatch),
-            Box::new(GeneralAdvantageEstimation {
-                gamma: Some(gamma),
-                lambda: Some(lambda),
-            }),
+            Box::new(GeneralAdvantageEstimation::with(gamma, lambda)),
         ])
     }
 
