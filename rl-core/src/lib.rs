@@ -8,7 +8,8 @@
 //! - [`batch`]: the train batch (RLlib's standard columns, plus any named ones);
 //! - [`learner`]: minibatches, the `Learner` trait, update reports;
 //! - [`algorithm`]: configs, the `Algorithm` trait, errors;
-//! - [`metrics`]: smoothed episode statistics, result dicts, Tune's trial files.
+//! - [`metrics`]: smoothed episode statistics, result dicts, Tune's trial files;
+//! - [`replay`]: replay buffers for off-policy algorithms (uniform and prioritized).
 //!
 //! [`module`] holds the `RLModule` trait (acting) and the optional training-side APIs
 //! (`ValueFunctionAPI`, `QNetAPI`, `TargetNetworkAPI`) they all talk to.
@@ -22,6 +23,7 @@ pub mod episode;
 pub mod learner;
 pub mod metrics;
 pub mod module;
+pub mod replay;
 pub mod runner;
 pub mod seeding;
 pub mod testing;
