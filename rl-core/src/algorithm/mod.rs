@@ -46,6 +46,9 @@ pub enum AlgorithmError {
     /// Learning failed.
     #[error("learning: {0}")]
     Learner(#[from] LearnerError),
+    /// A replay buffer refused an add, a sample or a priority update.
+    #[error("replay buffer: {0}")]
+    Replay(#[from] crate::replay::ReplayError),
     /// Reading or writing files failed.
     #[error("{context}: {source}")]
     Io {

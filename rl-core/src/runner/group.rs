@@ -16,7 +16,11 @@ pub struct EnvRunnerGroup {
 impl EnvRunnerGroup {
     /// A group over these runners; `parallel` runs each on its own thread while sampling
     /// (RLlib's remote env runners), otherwise they sample in the calling thread.
-    pub fn new(runners: Vec<EnvRunner>, parallel: bool) -> Self {
+    pub fn new(mut runners: Vec<EnvRunner>, parallel: bool) -> Self {
+        let k = runners.len();
+        for r in &mut runners {
+            r.set_group_size(k);
+        }
         EnvRunnerGroup { runners, parallel }
     }
 
