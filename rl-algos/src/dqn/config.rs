@@ -203,7 +203,7 @@ pub struct DQNConfig {
     /// with DQN's defaults: `lr` 5e-4, `train_batch_size` 32, `grad_clip` 40,
     /// `min_sample_timesteps_per_iteration` 1000, `num_env_runners` 0, `minibatch_size` 0
     /// (RLlib's `None`: the whole train batch), `num_epochs` 1.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "dqn_base")]
     pub base: AlgorithmConfig,
     /// The replay buffer (default: prioritized, 50000 steps, α 0.6, β 0.4).
     pub replay_buffer_config: ReplayBufferConfig,
@@ -274,6 +274,19 @@ impl Default for DQNConfig {
             noisy: false,
         }
     }
+}
+
+/// The shared settings of a DQN config as written, over DQN's defaults (serde fills a
+/// flattened struct's missing keys from that struct's own `Default`, which is not DQN's).
+fn dqn_base<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AlgorithmConfig, D::Error> {
+    use serde::de::Error;
+    let given = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    let mut base = match serde_json::to_value(DQNConfig::default().base) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => return Err(D::Error::custom("DQN's default settings do not serialize")),
+    };
+    base.extend(given);
+    serde_json::from_value(serde_json::Value::Object(base)).map_err(D::Error::custom)
 }
 
 /// `.training(...)` arguments.
@@ -665,6 +678,11 @@ mod tests {
         assert_eq!(v["model_config"]["head_fcnet_hiddens"], json!([256]));
         assert_eq!(v["epsilon"], json!([[0, 1.0], [10000, 0.02]]));
         assert_eq!(c.rollout_fragment_length(), 5, "auto = n_step's upper end");
+        // Keys left out take DQN's defaults, the shared ones included.
+        assert_eq!(DQNConfig::from_json("{}").unwrap(), DQNConfig::new());
+        assert_eq!(DQNConfig::from_toml("").unwrap(), DQNConfig::new());
+        let c = DQNConfig::from_value(&json!({"env": "CartPole-v1", "gamma": 0.9})).unwrap();
+        assert_eq!((c.base.lr, c.base.gamma, c.base.num_epochs), (5e-4, 0.9, 1));
     }
 
     #[test]

@@ -195,12 +195,13 @@ impl EnvRunner {
         &mut self.env_to_module
     }
 
-    /// The run's env-step count as this runner estimates it for its next step, exactly as
-    /// RLlib 2.60's `SingleAgentEnvRunner` computes the `t` it passes to
-    /// `forward_exploration`: `(synced / k + ts) · k`, where `synced` is the count the
-    /// driver last set ([`set_global_env_steps`](Self::set_global_env_steps); once per
-    /// iteration), `ts` the env steps this runner took in the current `sample*` call (all
-    /// its envs) and `k` the number of runners in its group. Connectors see it as
+    /// The run's env-step count as this runner estimates it, exactly as RLlib 2.60's
+    /// `SingleAgentEnvRunner` computes the `t` it passes to `forward_exploration`:
+    /// `(synced / k + ts) · k`, where `synced` is the count the driver last set
+    /// ([`set_global_env_steps`](Self::set_global_env_steps); once per iteration), `ts`
+    /// the env steps this runner took so far in its current (or last) `sample*` call, all
+    /// its envs counted, and `k` the number of runners in its group. Each sample call
+    /// starts again from `ts = 0`. Connectors see it as
     /// [`ConnectorContext::global_env_steps`] (an epsilon schedule reads it).
     pub fn global_env_steps(&self) -> u64 {
         let k = self.group_size.max(1);
