@@ -114,7 +114,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let mut first_hit = None;
     let mut steps = 0.0;
-    while steps < MAX_ENV_STEPS && args.iterations.map_or(true, |n| algo.iteration() < n) {
+    while steps < MAX_ENV_STEPS && args.iterations.is_none_or(|n| algo.iteration() < n) {
         let result = algo.train()?;
         print_iteration(&result);
         steps = num(&result, "num_env_steps_sampled_lifetime");

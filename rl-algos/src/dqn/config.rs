@@ -554,6 +554,22 @@ impl DQNConfig {
         if self.noisy {
             return err("noisy = true: noisy networks are not implemented; use epsilon-greedy exploration (noisy = false)".into());
         }
+        // A configured module→env pipeline must not contradict `epsilon`.
+        if let Some(p) = &b.module_to_env_connector {
+            let own = serde_json::to_value(&self.epsilon).ok();
+            let pipeline = serde_json::to_value(p).unwrap_or_default();
+            let clash = pipeline.as_array().into_iter().flatten().find(|c| {
+                c.get("type").and_then(|t| t.as_str()) == Some("EpsilonGreedy")
+                    && c.get("epsilon") != own.as_ref()
+            });
+            if let Some(c) = clash {
+                return err(format!(
+                    "module_to_env_connector has an EpsilonGreedy with epsilon = {} but epsilon = {}; set one of them (DQNConfig::default_module_to_env builds the pipeline from epsilon)",
+                    c["epsilon"],
+                    own.unwrap_or_default()
+                ));
+            }
+        }
         if b.model_config.vf_share_layers {
             return err("vf_share_layers = true: DQN's streams always share one encoder; leave vf_share_layers false".into());
         }
@@ -760,9 +776,14 @@ mod tests {
         let mut c = ok.clone();
         c.num_atoms = 51;
         assert!(msg(c).contains("distributional"));
-        let mut c = ok;
+        let mut c = ok.clone();
         c.n_step = NStep::Range(3, 3);
         assert!(msg(c).contains("n_step"));
+        let mut c = ok.clone();
+        c.base.module_to_env_connector = Some(c.default_module_to_env());
+        assert!(c.validate().is_ok());
+        c.epsilon = Epsilon::Constant(0.1);
+        assert!(msg(c).contains("EpsilonGreedy"));
     }
 
     #[test]

@@ -7,8 +7,8 @@ use super::config::{DQNConfig, Epsilon, ReplayBufferConfig};
 /// RLlib's tuned CartPole example (`rllib/tuned_examples/dqn/cartpole_dqn.py`) as the
 /// side-by-side anchor runs it (`../shared/anchors/bench_rllib_dqn.py`): 1 env runner,
 /// `lr` 5e-4, `train_batch_size` 32, prioritized replay (50k steps, α 0.6, β 0.4),
-/// `n_step` (2, 5), double + dueling Q, ε 1.0 → 0.02 over 10k steps, a [256] tanh
-/// encoder and [256] tanh heads with zero biases, and a greedy 10-episode evaluation
+/// `n_step` (2, 5), double + dueling Q, ε 1.0 → 0.02 over 10k steps, a `[256]` tanh
+/// encoder and `[256]` tanh heads with zero biases, and a greedy 10-episode evaluation
 /// after every iteration (1000 env steps).
 pub fn cartpole_tuned(seed: u64) -> DQNConfig {
     DQNConfig::new()
