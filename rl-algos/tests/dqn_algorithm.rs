@@ -182,8 +182,8 @@ fn resume_with_the_buffer_is_bit_exact() {
 }
 
 /// Without `store_buffer_in_checkpoints` the checkpoint holds no buffer: a restored run
-/// starts from the saved weights, optimizer and counters with an empty buffer (RLlib's
-/// behaviour), so it is deterministic but not the uninterrupted run.
+/// starts from the saved weights, optimizer and counters with an empty buffer (as RLlib's
+/// new stack always does), so it is deterministic but not the uninterrupted run.
 #[test]
 fn resume_without_the_buffer_starts_an_empty_one() {
     let root = tmp_dir("resume-nobuf");
@@ -221,7 +221,8 @@ fn resume_without_the_buffer_starts_an_empty_one() {
     let mut again = DQN::from_checkpoint(&ckpt).unwrap();
     assert_eq!(train(&mut again, 2), after, "and still deterministic");
 
-    // A live algorithm that restores a checkpoint without a buffer keeps its own (RLlib).
+    // A live algorithm that restores a checkpoint without a buffer keeps its own (as RLlib's
+    // new stack, whose checkpoints never hold one).
     let mut live = config(false).build().unwrap();
     train(&mut live, 3);
     live.restore_from_path(&ckpt).unwrap();

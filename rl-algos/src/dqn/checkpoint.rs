@@ -16,8 +16,10 @@
 //! Restoring a checkpoint without the buffer (saved with `store_buffer_in_checkpoints =
 //! false`), or into an algorithm whose config does not ask for it, keeps the algorithm's
 //! own buffer — empty for [`Driver::from_checkpoint`](rl_core::algorithm::Driver::from_checkpoint)
-//! — as RLlib does; training then continues from the restored weights with fresh replay
-//! data and does not repeat an uninterrupted run.
+//! — which is what RLlib 2.60's new stack always does (its `Algorithm.get_state` never
+//! holds the buffer, whatever `store_buffer_in_checkpoints` says); training then continues
+//! from the restored weights with fresh replay data and does not repeat an uninterrupted
+//! run.
 
 use rand::SeedableRng;
 use rl_core::algorithm::checkpoint::{

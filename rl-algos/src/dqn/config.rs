@@ -233,7 +233,8 @@ pub struct DQNConfig {
     /// the heads from `model_config.head_fcnet_hiddens` instead, and so do we; any other
     /// value is refused rather than ignored.
     pub hiddens: Vec<usize>,
-    /// Store the replay buffer's contents in checkpoints (default false).
+    /// Store the replay buffer's contents in checkpoints (default false; RLlib 2.60's new
+    /// stack accepts the key but never stores the buffer, `docs/dqn.md`).
     pub store_buffer_in_checkpoints: bool,
     /// Adam's ε (default 1e-8, torch's; RLlib's new stack keeps the same default).
     pub adam_epsilon: f64,
