@@ -7,9 +7,10 @@
 //!
 //! Trains with a greedy 10-episode evaluation after every iteration (1000 env steps) until
 //! an evaluation returns at least 475 or 100k env steps were sampled (or `--iterations`
-//! iterations ran), printing one line per iteration; writes Tune's trial files
-//! (`params.json`, `result.json`, `progress.csv`) into the output directory and, with
-//! `--checkpoint-at-end`, a final checkpoint there. The last line is a JSON summary
+//! iterations ran), printing one line per iteration; writes what `cartpole_ppo` writes into
+//! the output directory: Tune's trial files (`params.json`, `result.json`, `progress.csv`),
+//! a TensorBoard event file and, with `--checkpoint-at-end`, a final checkpoint. The last
+//! line is a JSON summary
 //! (first evaluation ≥ 475, env steps, wall time). `--set KEY=JSON` changes any config
 //! field by its RLlib name, e.g. `--set n_step=3` or `--set replay_buffer_config/capacity=20000`.
 
@@ -110,7 +111,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .map_or(0, |d| d.as_secs());
         PathBuf::from(format!("runs/DQN_CartPole-v1_seed{}_{now}", args.seed))
     });
-    let dir = algo.log_to(&output)?;
+    // Trial files and a TensorBoard event file (`tensorboard --logdir DIR`).
+    let dir = rl::logger::log_to(&mut algo, &output)?;
     let start = Instant::now();
     let mut first_hit = None;
     let mut steps = 0.0;

@@ -118,7 +118,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .map_or(0, |d| d.as_secs());
         PathBuf::from(format!("runs/PPO_CartPole-v1_seed{}_{now}", args.seed))
     });
-    let dir = algo.log_to(&output)?;
+    // Trial files and a TensorBoard event file (`tensorboard --logdir DIR`).
+    let dir = rl::logger::log_to(&mut algo, &output)?;
     for _ in 0..args.iterations {
         let result = algo.train()?;
         print_iteration(&result);

@@ -5,9 +5,21 @@
 //! - [`core`] (`rl-core`): spaces, `Env`, `Policy`, connectors, env runners, learners;
 //! - [`envs`] (`rl-envs`): Gymnasium's classic-control environments;
 //! - [`algos`] (`rl-algos`): PPO and its `PPOConfig` builder.
+//!
+//! and adds what a user sees of a run:
+//! - [`logger`]: result loggers, TensorBoard event files with Ray Tune's tags;
+//! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
+//! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG;
+//! - [`render`]: CartPole drawn as text in the terminal.
 #![warn(missing_docs)]
 
 pub use rl_algos as algos;
 pub use rl_core as core;
 pub use rl_envs as envs;
 pub use rl_nn as nn;
+
+pub mod logger;
+#[cfg(feature = "plot")]
+pub mod plot;
+pub mod render;
+pub mod results;

@@ -26,6 +26,8 @@ pub mod module;
 pub mod replay;
 pub mod runner;
 pub mod seeding;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
 pub mod testing;
 
 /// The workspace's seeded, serializable random-number generator (the same type as `rl_nn::Rng`).

@@ -80,6 +80,33 @@ fn ignores_seed() {
     );
 }
 
+/// One bug, one line: an observation out of space at every step of the 100-step
+/// trajectory is reported once per check, with its count and first step.
+#[test]
+fn each_violation_kind_is_reported_once_with_count_and_first_step() {
+    let bugs = Bugs {
+        obs_out_of_space: true,
+        nan_reward: true,
+        ..Default::default()
+    };
+    let v = check_env(&mut Walk::buggy(1000, bugs));
+    let mut kinds: Vec<_> = v.iter().map(|v| v.check).collect();
+    let n = kinds.len();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(kinds.len(), n, "a check reported twice: {v:#?}");
+    let step = v.iter().find(|v| v.check == "step_obs_in_space").unwrap();
+    assert!(step.count >= 50, "{step:?}");
+    assert_eq!(step.first_step, Some(1));
+    assert!(
+        step.to_string().contains("times, first at step 1"),
+        "{step}"
+    );
+    let reward = v.iter().find(|v| v.check == "reward_finite").unwrap();
+    assert_eq!(reward.first_step, Some(1));
+    assert_eq!(reward.count, step.count);
+}
+
 #[test]
 fn nan_reward() {
     expect(

@@ -505,7 +505,7 @@ fn weights_are_rllibs_formula() {
         seen_min |= t == 0;
     }
     assert!(seen_min);
-    assert!(batch.weights.iter().any(|&w| w == 1.0));
+    assert!(batch.weights.contains(&1.0));
     // beta = 0: no correction.
     let flat = b
         .sample(&SampleRequest::new(20), &mut Rng::seed_from_u64(5))
@@ -630,7 +630,7 @@ fn bad_arguments_are_typed_errors() {
     for t in 0..2 {
         two.add_step(&[0.0], 0.0, &[0.0, 0.0], 1.0, &obs(1, t + 1));
     }
-    let calls = vec![vec![two]];
+    let calls = [vec![two]];
     u.add(&calls[0]).unwrap();
     p.add(&calls[0]).unwrap();
     for request in [
@@ -790,7 +790,7 @@ fn corrupted_states_are_refused() {
     json["priorities"][0] = f32::NAN.into();
     assert!(refuse(&json), "a NaN priority");
     let mut bad = serde_json::to_value(&good).unwrap();
-    bad["store"]["lens"][0] = 99.into();
+    bad["base"]["store"]["lens"][0] = 99.into();
     assert!(refuse(&bad), "lengths that do not fit the columns");
     let mut bad = serde_json::to_value(&good).unwrap();
     bad["buffer_type"] = "EpisodeReplayBuffer".into();

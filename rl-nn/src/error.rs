@@ -42,4 +42,10 @@ pub enum NnError {
     /// An action that does not fit the distribution (wrong size, index out of range).
     #[error("invalid action: {0}")]
     InvalidAction(String),
+    /// A tape op got operands whose shapes do not fit (e.g. they do not broadcast). The
+    /// tape records the first such error and refuses to run backward ([`Tape::check`]).
+    ///
+    /// [`Tape::check`]: crate::Tape::check
+    #[error("tape: {0}")]
+    Shape(String),
 }

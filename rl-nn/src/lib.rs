@@ -92,7 +92,7 @@ pub use init::Init;
 pub use kernels::{num_threads, set_num_threads};
 pub use layers::{Activation, Linear, Mlp, MlpConfig, Workspace};
 pub use optim::{clip_grad_norm, Adam, Sgd};
-pub use params::{Grads, NamedParam, ParamId, ParamStore};
+pub use params::{all_finite, Grads, NamedParam, NonFinite, ParamId, ParamStore};
 pub use tape::{Tape, Var};
 
 /// The random-number generator used everywhere in the workspace: seeded explicitly,

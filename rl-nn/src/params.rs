@@ -164,6 +164,7 @@ impl ParamStore {
                 got: values.len(),
             });
         }
+        // Invariant: `ParamStore::add` stores every value in standard layout.
         target
             .as_slice_mut()
             .expect("parameters are contiguous")
@@ -203,6 +204,34 @@ impl ParamStore {
         }
         Ok(())
     }
+}
+
+/// Where [`Grads::first_non_finite`] found a NaN or infinite gradient.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NonFinite {
+    /// The parameter (name it with [`ParamStore::name`]).
+    pub param: ParamId,
+    /// The element's index in the parameter, row-major.
+    pub index: usize,
+    /// The value (NaN or ±∞).
+    pub value: f32,
+}
+
+/// Whether every element is finite: `x · 0` is 0 for finite `x` and NaN otherwise, so one
+/// sum (in eight lanes, which vectorizes) tells.
+pub fn all_finite(a: &Array2<f32>) -> bool {
+    let Some(xs) = a.as_slice_memory_order() else {
+        return a.iter().all(|x| x.is_finite());
+    };
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += x * 0.0;
+        }
+    }
+    let rest: f32 = chunks.remainder().iter().map(|&x| x * 0.0).sum();
+    lanes.iter().sum::<f32>() + rest == 0.0
 }
 
 /// Gradients aligned with a [`ParamStore`]: one array per parameter, same shapes.
@@ -298,6 +327,25 @@ impl Grads {
             }
         }
         lanes.iter().sum::<f64>().sqrt() as f32
+    }
+
+    /// The first NaN or infinite gradient element: its parameter, flat index and value.
+    /// `None` when every gradient is finite (one vectorized pass; the search for the
+    /// element runs only when there is one).
+    pub fn first_non_finite(&self) -> Option<NonFinite> {
+        for (p, g) in self.values.iter().enumerate() {
+            if all_finite(g) {
+                continue;
+            }
+            if let Some((index, &value)) = g.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+                return Some(NonFinite {
+                    param: ParamId(p),
+                    index,
+                    value,
+                });
+            }
+        }
+        None
     }
 
     /// Adds `other`'s gradients into these (merging gradients recorded on separate tapes).

@@ -11,6 +11,7 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::kernels::{self, Mat};
 use crate::params::{Grads, ParamId, ParamStore};
+use crate::NnError;
 
 /// Handle to a node of a [`Tape`]: cheap to copy, valid until the tape is reset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -102,7 +103,12 @@ pub(crate) struct Node {
 ///
 /// All values are 2-D `f32` arrays, batch-major (`B × F`); scalars are `1 × 1`.
 /// Binary elementwise ops broadcast like NumPy on 2-D shapes (each dimension equal or 1).
-/// Ops check shapes with `assert!`: a mismatch is a bug in the calling code.
+///
+/// Shapes that do not fit (operands that do not broadcast, a linear layer's input of the
+/// wrong width, a gather index out of range, …) never panic: the op records an
+/// [`NnError::Shape`] (the first one is kept), returns a NaN placeholder node of a plausible
+/// shape that needs no gradient, and [`Tape::backward`] then does nothing. Call
+/// [`Tape::check`] after recording (before using the gradients) to get the error.
 ///
 /// ```
 /// use ndarray::array;
@@ -132,6 +138,8 @@ pub struct Tape {
     var_buf: Vec<Var>,
     /// Node of each parameter already on the tape (`u32::MAX`: none).
     param_nodes: Vec<u32>,
+    /// The first shape error since the last reset.
+    error: Option<NnError>,
 }
 
 /// A buffer of the given shape, reusing `buf`'s allocation when it is large enough.
@@ -143,20 +151,22 @@ fn reshape_buf(buf: Array2<f32>, rows: usize, cols: usize) -> Array2<f32> {
     let (mut v, _) = buf.into_raw_vec_and_offset();
     v.clear();
     v.resize(rows * cols, 0.0);
+    // Invariant: `v` was just resized to `rows * cols`.
     Array2::from_shape_vec((rows, cols), v).expect("sizes agree")
 }
 
-fn bcast_shape(a: (usize, usize), b: (usize, usize), what: &str) -> (usize, usize) {
+/// The broadcast shape of `a` and `b`, or `None` when they do not broadcast.
+fn bcast_shape(a: (usize, usize), b: (usize, usize)) -> Option<(usize, usize)> {
     let dim = |x: usize, y: usize| {
         if x == y || y == 1 {
-            x
+            Some(x)
         } else if x == 1 {
-            y
+            Some(y)
         } else {
-            panic!("{what}: shapes {a:?} and {b:?} do not broadcast")
+            None
         }
     };
-    (dim(a.0, b.0), dim(a.1, b.1))
+    Some((dim(a.0, b.0)?, dim(a.1, b.1)?))
 }
 
 /// Index into a (possibly broadcast) `rows × cols` operand for output element `(i, j)`.
@@ -168,11 +178,13 @@ fn bidx(shape: (usize, usize), i: usize, j: usize) -> usize {
 
 #[inline(always)]
 fn sl(a: &Array2<f32>) -> &[f32] {
+    // Invariant: every tape buffer is built by `alloc`/`reshape_buf` in standard layout.
     a.as_slice().expect("tape arrays are contiguous")
 }
 
 #[inline(always)]
 fn sl_mut(a: &mut Array2<f32>) -> &mut [f32] {
+    // Invariant: as in `sl`.
     a.as_slice_mut().expect("tape arrays are contiguous")
 }
 
@@ -189,6 +201,27 @@ impl Tape {
         self.idx_buf.clear();
         self.var_buf.clear();
         self.param_nodes.fill(u32::MAX);
+        self.error = None;
+    }
+
+    /// The first shape error recorded since the last reset (see the type's docs): `Ok`
+    /// when every op got operands that fit.
+    pub fn check(&self) -> Result<(), NnError> {
+        match &self.error {
+            None => Ok(()),
+            Some(e) => Err(e.clone()),
+        }
+    }
+
+    /// Records a shape error (the first one is kept) and returns a NaN placeholder
+    /// `rows × cols` node that needs no gradient, so recording can go on safely.
+    fn poison(&mut self, what: String, rows: usize, cols: usize) -> Var {
+        if self.error.is_none() {
+            self.error = Some(NnError::Shape(what));
+        }
+        let mut out = self.alloc(rows, cols);
+        out.fill(f32::NAN);
+        self.push(Op::Leaf, out, false)
     }
 
     /// Number of nodes recorded since the last reset.
@@ -203,15 +236,20 @@ impl Tape {
 
     /// The value of a node.
     pub fn value(&self, v: Var) -> &Array2<f32> {
+        // A `Var` from before the last reset is a bug in the calling code (it cannot come
+        // from data): a documented panic.
         assert!(v.index() < self.nodes.len(), "stale Var (tape was reset)");
         &self.vals[v.index()]
     }
 
-    /// The value of a `1 × 1` node.
+    /// The value of a `1 × 1` node (NaN for a node of another shape).
     pub fn scalar(&self, v: Var) -> f32 {
         let a = self.value(v);
-        assert_eq!(a.dim(), (1, 1), "scalar: node is not 1×1");
-        a[[0, 0]]
+        if a.dim() == (1, 1) {
+            a[[0, 0]]
+        } else {
+            f32::NAN
+        }
     }
 
     /// The shape `(rows, cols)` of a node.
@@ -258,6 +296,7 @@ impl Tape {
             self.vals.push(value);
         }
         self.nodes.push(Node { op, requires_grad });
+        // Invariant: a graph of 2³² nodes would need far more memory than exists.
         Var(u32::try_from(i).expect("tape too long"))
     }
 
@@ -311,6 +350,7 @@ impl Tape {
         }
         let p = store.get(id);
         let mut out = self.alloc(p.nrows(), p.ncols());
+        // Invariant: `ParamStore::add` stores every value in standard layout.
         sl_mut(&mut out).copy_from_slice(p.as_slice().expect("parameters are contiguous"));
         let v = self.push(Op::Param(id), out, true);
         self.param_nodes[id.index()] = v.0;
@@ -333,7 +373,13 @@ impl Tape {
 
     fn binary(&mut self, a: Var, b: Var, op: Op, what: &str, f: impl Fn(f32, f32) -> f32) -> Var {
         let (sa, sb) = (self.shape(a), self.shape(b));
-        let (r, c) = bcast_shape(sa, sb, what);
+        let Some((r, c)) = bcast_shape(sa, sb) else {
+            return self.poison(
+                format!("{what}: shapes {sa:?} and {sb:?} do not broadcast"),
+                sa.0,
+                sa.1,
+            );
+        };
         let mut out = self.alloc(r, c);
         {
             let (va, vb) = (sl(&self.vals[a.index()]), sl(&self.vals[b.index()]));
@@ -366,12 +412,22 @@ impl Tape {
     pub fn linear(&mut self, x: Var, w: Var, b: Option<Var>) -> Var {
         let (rows, n_in) = self.shape(x);
         let (n_out, w_in) = self.shape(w);
-        assert_eq!(
-            n_in, w_in,
-            "linear: x has {n_in} columns, W is [{n_out}, {w_in}]"
-        );
+        if n_in != w_in {
+            return self.poison(
+                format!("linear: x has {n_in} columns, W is [{n_out}, {w_in}]"),
+                rows,
+                n_out,
+            );
+        }
         if let Some(b) = b {
-            assert_eq!(self.shape(b), (1, n_out), "linear: bias must be 1×{n_out}");
+            let sb = self.shape(b);
+            if sb != (1, n_out) {
+                return self.poison(
+                    format!("linear: bias is {sb:?}, it must be 1×{n_out}"),
+                    rows,
+                    n_out,
+                );
+            }
         }
         let mut out = self.alloc(rows, n_out);
         kernels::linear_forward(
@@ -391,7 +447,13 @@ impl Tape {
     pub fn matmul(&mut self, a: Var, b: Var) -> Var {
         let (m, k) = self.shape(a);
         let (k2, n) = self.shape(b);
-        assert_eq!(k, k2, "matmul: inner dimensions {k} and {k2} differ");
+        if k != k2 {
+            return self.poison(
+                format!("matmul: inner dimensions {k} and {k2} differ"),
+                m,
+                n,
+            );
+        }
         let mut out = self.alloc(m, n);
         kernels::matmul(
             m,
@@ -537,8 +599,14 @@ impl Tape {
     }
 
     fn reduce_axis(&mut self, x: Var, axis: usize, mean: bool) -> Var {
-        assert!(axis < 2, "axis must be 0 (rows) or 1 (columns)");
         let (r, c) = self.shape(x);
+        if axis >= 2 {
+            return self.poison(
+                format!("axis {axis}: it must be 0 (rows) or 1 (columns)"),
+                r,
+                c,
+            );
+        }
         let mut out = if axis == 0 {
             self.alloc(1, c)
         } else {
@@ -587,11 +655,10 @@ impl Tape {
     /// `x`'s shape and selects elements where it is non-zero. Unselected elements do not
     /// enter the sum (a NaN or ∞ there is harmless). An all-false mask gives NaN, as torch.
     pub fn masked_mean(&mut self, x: Var, mask: Var) -> Var {
-        assert_eq!(
-            self.shape(x),
-            self.shape(mask),
-            "masked_mean: mask shape differs from x"
-        );
+        let (sx, sm) = (self.shape(x), self.shape(mask));
+        if sx != sm {
+            return self.poison(format!("masked_mean: mask is {sm:?}, x is {sx:?}"), 1, 1);
+        }
         let (s, count) = {
             let (v, m) = (sl(&self.vals[x.index()]), sl(&self.vals[mask.index()]));
             let mut s = 0.0f32;
@@ -654,7 +721,7 @@ impl Tape {
     }
 
     /// Selects one column per row: `out[i, 0] = x[i, indices[i]]` (`B × 1`), e.g. the
-    /// log-probability of the taken action. Panics if an index is out of range.
+    /// log-probability of the taken action. An index out of range is a shape error.
     pub fn gather(&mut self, x: Var, indices: &[usize]) -> Var {
         self.gather_iter(x, indices.iter().copied())
     }
@@ -666,9 +733,17 @@ impl Tape {
         let start = self.idx_buf.len();
         self.idx_buf.extend(indices);
         let got = self.idx_buf.len() - start;
-        assert_eq!(got, r, "gather: {got} indices for {r} rows");
-        for &k in &self.idx_buf[start..] {
-            assert!(k < c, "gather: index {k} out of range for {c} columns");
+        if got != r {
+            self.idx_buf.truncate(start);
+            return self.poison(format!("gather: {got} indices for {r} rows"), r, 1);
+        }
+        if let Some(&k) = self.idx_buf[start..].iter().find(|&&k| k >= c) {
+            self.idx_buf.truncate(start);
+            return self.poison(
+                format!("gather: index {k} out of range for {c} columns"),
+                r,
+                1,
+            );
         }
         let mut out = self.alloc(r, 1);
         {
@@ -684,12 +759,17 @@ impl Tape {
 
     /// Concatenates along the last axis (all inputs have the same number of rows).
     pub fn concat(&mut self, xs: &[Var]) -> Var {
-        assert!(!xs.is_empty(), "concat: no input");
-        let r = self.shape(xs[0]).0;
+        let Some(&first) = xs.first() else {
+            return self.poison("concat: no input".into(), 0, 0);
+        };
+        let r = self.shape(first).0;
         let mut c = 0;
         for &x in xs {
-            assert_eq!(self.shape(x).0, r, "concat: row counts differ");
             c += self.shape(x).1;
+        }
+        if let Some(&x) = xs.iter().find(|&&x| self.shape(x).0 != r) {
+            let got = self.shape(x).0;
+            return self.poison(format!("concat: row counts {r} and {got} differ"), r, c);
         }
         let start = self.var_buf.len();
         self.var_buf.extend_from_slice(xs);
@@ -720,11 +800,13 @@ impl Tape {
     /// Columns `col .. col + width` of `x`.
     pub fn slice_cols(&mut self, x: Var, col: usize, width: usize) -> Var {
         let (r, c) = self.shape(x);
-        assert!(
-            col + width <= c,
-            "slice_cols: columns {col}..{} of {c}",
-            col + width
-        );
+        if col.checked_add(width).is_none_or(|end| end > c) {
+            return self.poison(
+                format!("slice_cols: columns {col}..{col}+{width} of {c}"),
+                r,
+                width,
+            );
+        }
         let mut out = self.alloc(r, width);
         {
             let v = sl(&self.vals[x.index()]);
@@ -741,11 +823,14 @@ impl Tape {
     /// number of columns).
     pub fn split(&mut self, x: Var, widths: &[usize]) -> Vec<Var> {
         let c = self.shape(x).1;
-        assert_eq!(
-            widths.iter().sum::<usize>(),
-            c,
-            "split: widths do not sum to {c}"
-        );
+        let total = widths.iter().fold(0usize, |a, &w| a.saturating_add(w));
+        if total != c {
+            let r = self.shape(x).0;
+            return widths
+                .iter()
+                .map(|&w| self.poison(format!("split: widths {widths:?} do not sum to {c}"), r, w))
+                .collect();
+        }
         let mut col = 0;
         widths
             .iter()
@@ -764,8 +849,41 @@ impl Tape {
     /// from). Gradients of [`Tape::variable`] nodes are then available via [`Tape::grad`].
     /// The tape stays valid: values can still be read; call [`Tape::reset`] before the
     /// next pass.
+    ///
+    /// Does nothing on a tape with a shape error ([`Tape::check`] returns it), for a loss
+    /// that is not `1 × 1`, or for `grads` not shaped like the parameters on the tape
+    /// (these two are recorded as shape errors too).
     pub fn backward(&mut self, loss: Var, grads: &mut Grads) {
-        assert_eq!(self.shape(loss), (1, 1), "backward: loss must be 1×1");
+        if self.error.is_some() {
+            return;
+        }
+        let sl = self.shape(loss);
+        if sl != (1, 1) {
+            self.error = Some(NnError::Shape(format!(
+                "backward: the loss is {sl:?}, it must be 1×1"
+            )));
+            return;
+        }
+        let misaligned =
+            self.nodes[..=loss.index()]
+                .iter()
+                .enumerate()
+                .find_map(|(i, n)| match n.op {
+                    Op::Param(id)
+                        if grads.values().get(id.index()).map(|g| g.dim())
+                            != Some(self.vals[i].dim()) =>
+                    {
+                        Some(id)
+                    }
+                    _ => None,
+                });
+        if let Some(id) = misaligned {
+            self.error = Some(NnError::Shape(format!(
+                "backward: Grads not aligned with the ParamStore (parameter #{})",
+                id.index()
+            )));
+            return;
+        }
         let n = loss.index() + 1;
         if self.gbufs.len() < self.nodes.len() {
             self.gbufs.resize_with(self.nodes.len(), Default::default);
@@ -842,13 +960,8 @@ impl Backward<'_> {
             return None;
         }
         if let Op::Param(id) = node.op {
-            let g = self.grads.get_mut(id);
-            assert_eq!(
-                g.dim(),
-                self.vals[i].dim(),
-                "backward: Grads not aligned with the ParamStore"
-            );
-            return Some((g, false));
+            // `backward` checked that every parameter's gradient has its shape.
+            return Some((self.grads.get_mut(id), false));
         }
         let (r, c) = self.vals[i].dim();
         let fresh = self.fresh[i];
@@ -1164,6 +1277,62 @@ impl Backward<'_> {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod shape_error_tests {
+    use super::*;
+    use ndarray::array;
+
+    /// Operands that do not broadcast give a typed error, not a panic; backward then
+    /// leaves the gradients alone and the next pass after a reset works again.
+    #[test]
+    fn a_broadcast_mismatch_is_an_error_not_a_panic() {
+        let mut store = ParamStore::new();
+        let w = store.add("w", array![[1.0f32, 2.0, 3.0]]).unwrap();
+        let mut grads = Grads::new(&store);
+        let mut tape = Tape::new();
+        let x = tape.constant(array![[1.0f32, 2.0]].view());
+        let wv = tape.param(&store, w);
+        let y = tape.mul(x, wv); // 1×2 with 1×3
+        let z = tape.add(y, wv);
+        let loss = tape.sum(z);
+        assert!(tape.scalar(loss).is_nan());
+        tape.backward(loss, &mut grads);
+        let err = tape.check().unwrap_err();
+        assert!(
+            matches!(&err, NnError::Shape(m) if m.contains("mul") && m.contains("(1, 2)") && m.contains("(1, 3)")),
+            "{err}"
+        );
+        assert!(grads.values().iter().all(|g| g.iter().all(|&v| v == 0.0)));
+        tape.reset();
+        assert!(tape.check().is_ok());
+        let wv = tape.param(&store, w);
+        let loss = tape.sum(wv);
+        tape.backward(loss, &mut grads);
+        assert!(tape.check().is_ok());
+        assert_eq!(grads.get(w), &array![[1.0f32, 1.0, 1.0]]);
+    }
+
+    #[test]
+    fn other_shape_errors_are_recorded_too() {
+        let mut tape = Tape::new();
+        for case in 0..7 {
+            tape.reset();
+            let a = tape.constant(array![[1.0f32, 2.0], [3.0, 4.0]].view());
+            let b = tape.constant(array![[1.0f32, 2.0, 3.0]].view());
+            match case {
+                0 => tape.matmul(a, b),
+                1 => tape.linear(a, b, None),
+                2 => tape.masked_mean(a, b),
+                3 => tape.concat(&[a, b]),
+                4 => tape.slice_cols(a, 1, 5),
+                5 => tape.gather(a, &[0, 7]),
+                _ => tape.sum_axis(a, 3),
+            };
+            assert!(tape.check().is_err(), "case {case}");
         }
     }
 }

@@ -109,7 +109,11 @@ impl DQNLogic {
         let t = Instant::now();
         train_batch_from_replay(&self.sample, &mut self.batch)?;
         let lifetime = ctx.counters().num_env_steps_sampled_lifetime;
-        let update = self.learner.update(&self.batch, lifetime)?;
+        let iteration = ctx.counters().training_iteration + 1;
+        let update = self
+            .learner
+            .update(&self.batch, lifetime)
+            .map_err(|e| e.in_iteration(iteration))?;
         ctx.record_update(update.report, t.elapsed().as_secs_f64());
 
         let t = Instant::now();

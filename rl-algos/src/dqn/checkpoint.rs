@@ -106,12 +106,14 @@ pub(super) fn write(s: Saved<'_>, w: &mut CheckpointWriter) -> Result<(), Algori
         OPTIMIZER_MOMENTS_FILE,
         &ckpt::encode_adam_moments(s.optimizer, params),
     )?;
+    let replay_rng = RngState::of(s.replay_rng)
+        .map_err(|e| CheckpointError::malformed(w.final_dir().join(LEARNER_STATE_FILE), e))?;
     w.write_json(
         LEARNER_STATE_FILE,
         &LearnerStateFile {
             target_updates: s.target_updates.clone(),
             optimizer: AdamScalars::of(s.optimizer),
-            replay_rng: RngState::of(s.replay_rng),
+            replay_rng,
             replay_buffer_stored: s.buffer.is_some(),
         },
     )?;
@@ -213,6 +215,19 @@ pub(crate) fn read_module(reader: &CheckpointReader) -> Result<DQNModule, Algori
             .all(|&h| plausible(h)))
     {
         return Err(bad_config(format!("implausible module architecture {config:?}")).into());
+    }
+    // The weights file must be able to hold the architecture (the encoder and the
+    // advantage head at least): refuse before allocating.
+    let weights_bytes = reader.listed_bytes(MODULE_WEIGHTS_FILE).unwrap_or(0);
+    let dims = std::iter::once(config.obs_dim)
+        .chain(config.hiddens.iter().copied())
+        .chain(config.head_hiddens.iter().copied())
+        .chain(std::iter::once(config.num_actions));
+    if !ckpt::fits_in(dims, weights_bytes) {
+        return Err(bad_config(format!(
+            "the architecture {config:?} needs more weights than {MODULE_WEIGHTS_FILE} ({weights_bytes} bytes) holds"
+        ))
+        .into());
     }
     let mut rng = Rng::seed_from_u64(0);
     let mut module = DQNModule::new(&config, &mut rng)

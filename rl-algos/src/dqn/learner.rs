@@ -4,7 +4,9 @@
 //! the last one.
 
 use rl_core::batch::Column;
-use rl_core::learner::{columns, Learner, LearnerError, TrainBatch, UpdateReport};
+use rl_core::learner::{
+    check_finite_update, columns, Learner, LearnerError, TrainBatch, UpdateReport,
+};
 use rl_core::metrics::float;
 use rl_core::module::{RLModule, TargetNetworkAPI};
 use rl_core::replay::ReplayBatch;
@@ -128,6 +130,12 @@ impl DQNLearner {
     /// One gradient step on `batch` (columns `obs`, `actions`, `rewards`, `terminateds`,
     /// `new_obs`, `weights`, `n_step`), then the target update if due at
     /// `lifetime_steps` (the run's `num_env_steps_sampled_lifetime`).
+    ///
+    /// A failed update changes nothing: a NaN or infinite loss or gradient
+    /// ([`LearnerError::NonFinite`]) and every other error are found before the optimizer
+    /// step, the first write to the weights, the optimizer or the target networks (Adam
+    /// checks its shapes before it writes), so unlike PPO's several minibatches there is
+    /// no snapshot to put back.
     pub fn update(
         &mut self,
         batch: &TrainBatch,
@@ -145,6 +153,11 @@ impl DQNLearner {
             &mut self.scratch,
         )?;
         self.tape.backward(out.total_loss, &mut self.grads);
+        // A shape mismatch on the tape is a typed error (the tape does not panic).
+        self.tape
+            .check()
+            .map_err(|e| LearnerError::BadBatch(e.to_string()))?;
+        check_finite_update(out.stats.qf_loss, &self.grads, self.module.params(), 0)?;
         let grad_norm = match s.grad_clip {
             Some(c) => clip_grad_norm(&mut self.grads, c as f32),
             None => self.grads.global_norm(),

@@ -75,7 +75,11 @@ impl AlgorithmLogic for PPOLogic {
         let episodes = ctx.sample_env_steps(self.train_batch_size)?;
         let t = Instant::now();
         let lifetime = ctx.counters().num_env_steps_sampled_lifetime;
-        let report = self.learner.update_from_episodes(episodes, lifetime)?;
+        let iteration = ctx.counters().training_iteration + 1;
+        let report = self
+            .learner
+            .update_from_episodes(episodes, lifetime)
+            .map_err(|e| e.in_iteration(iteration))?;
         ctx.record_update(report, t.elapsed().as_secs_f64());
         ctx.sync_weights(&self.learner.get_weights())
     }

@@ -57,11 +57,13 @@ pub(super) fn write(learner: &PPOLearner, w: &mut CheckpointWriter) -> Result<()
     w.write_json(MODULE_CONFIG_FILE, module.config())?;
     w.write(MODULE_WEIGHTS_FILE, &ckpt::encode_params(module.params()))?;
     let ls = learner.state();
+    let shuffle_rng = RngState::of(&ls.rng)
+        .map_err(|e| CheckpointError::malformed(w.final_dir().join(LEARNER_STATE_FILE), e))?;
     w.write_json(
         LEARNER_STATE_FILE,
         &LearnerStateFile {
             curr_kl_coeff: ls.curr_kl_coeff,
-            shuffle_rng: RngState::of(&ls.rng),
+            shuffle_rng,
             optimizer: AdamScalars::of(&ls.optimizer),
         },
     )?;
@@ -137,6 +139,17 @@ pub(crate) fn read_module(reader: &CheckpointReader) -> Result<PPOModule, Algori
         || config.hiddens.iter().any(|&h| h == 0 || h > 1 << 16)
     {
         return Err(bad_config(format!("implausible module architecture {config:?}")).into());
+    }
+    // The weights file must be able to hold the architecture: refuse before allocating.
+    let weights_bytes = reader.listed_bytes(MODULE_WEIGHTS_FILE).unwrap_or(0);
+    let dims = std::iter::once(config.obs_dim)
+        .chain(config.hiddens.iter().copied())
+        .chain(std::iter::once(config.action_dim));
+    if !ckpt::fits_in(dims, weights_bytes) {
+        return Err(bad_config(format!(
+            "the architecture {config:?} needs more weights than {MODULE_WEIGHTS_FILE} ({weights_bytes} bytes) holds"
+        ))
+        .into());
     }
     let mut rng = Rng::seed_from_u64(0);
     let mut module = PPOModule::new(&config, &mut rng)

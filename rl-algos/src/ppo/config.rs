@@ -300,6 +300,26 @@ impl PPOConfig {
             }
         }
 
+        for (name, value) in [
+            ("lambda_", self.lambda_),
+            ("clip_param", self.clip_param),
+            ("vf_clip_param", self.vf_clip_param),
+            ("vf_loss_coeff", self.vf_loss_coeff),
+            ("entropy_coeff", self.entropy_coeff),
+            ("kl_coeff", self.kl_coeff),
+            ("kl_target", self.kl_target),
+            ("adam_eps", self.adam_eps),
+        ] {
+            algorithm::check_finite(name, Some(value))?;
+        }
+        for (name, sched) in [
+            ("lr_schedule", &self.lr_schedule),
+            ("entropy_coeff_schedule", &self.entropy_coeff_schedule),
+        ] {
+            for &(_, v) in sched.iter().flatten() {
+                algorithm::check_finite(name, Some(v))?;
+            }
+        }
         if !(0.0..=1.0).contains(&self.lambda_) {
             return err(format!("lambda_ = {} must lie in [0, 1]", self.lambda_));
         }
@@ -353,6 +373,8 @@ impl PPOConfig {
 
     /// The config as pretty JSON.
     pub fn to_json(&self) -> String {
+        // Documented panic: only a user connector whose `Serialize` fails can make this
+        // fail, and `validate()` (run by `build()`) refuses such a pipeline first.
         serde_json::to_string_pretty(self).expect("a PPOConfig always serializes")
     }
 

@@ -15,10 +15,12 @@ use rl_core::connectors::learner::{
 use rl_core::connectors::{LearnerConnector, LearnerContext, LearnerData, Pipeline};
 use rl_core::episode::Episode;
 pub use rl_core::learner::UpdateReport;
-use rl_core::learner::{Learner, LearnerError, MiniBatchCyclicIterator, TrainBatch};
+use rl_core::learner::{
+    check_finite_update, Learner, LearnerError, MiniBatchCyclicIterator, TrainBatch,
+};
 use rl_core::metrics::float;
 use rl_core::Rng;
-use rl_nn::{clip_grad_norm, Adam, Grads, Tape};
+use rl_nn::{clip_grad_norm, Adam, Grads, ParamStore, Tape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -74,6 +76,76 @@ pub struct PPOLearner {
     minibatch: TrainBatch,
     rows: Vec<usize>,
     cfg: LearnerSettings,
+    /// The state before the current update, put back if the update fails.
+    before: Option<Snapshot>,
+}
+
+/// Weights, optimizer, KL coefficient and shuffling RNG as they were before an update
+/// (copied into reused buffers: a memcpy per update).
+struct Snapshot {
+    params: ParamStore,
+    optimizer: Adam,
+    curr_kl_coeff: f64,
+    rng: Rng,
+}
+
+impl PPOLearner {
+    fn save_snapshot(&mut self) {
+        let params = self.policy.module().params();
+        let reused = match &mut self.before {
+            Some(s) => {
+                s.params.copy_from(params).is_ok()
+                    && copy_moments(&mut s.optimizer, &self.optimizer)
+            }
+            None => false,
+        };
+        match (&mut self.before, reused) {
+            (Some(s), true) => {
+                s.curr_kl_coeff = self.curr_kl_coeff;
+                s.rng.clone_from(&self.rng);
+            }
+            _ => {
+                self.before = Some(Snapshot {
+                    params: params.clone(),
+                    optimizer: self.optimizer.clone(),
+                    curr_kl_coeff: self.curr_kl_coeff,
+                    rng: self.rng.clone(),
+                })
+            }
+        }
+    }
+
+    /// Puts back the state [`save_snapshot`](Self::save_snapshot) kept.
+    fn restore_snapshot(&mut self) {
+        if let Some(s) = &self.before {
+            // Same store, same shapes: the copy cannot fail.
+            let _ = self.policy.module_mut().params_mut().copy_from(&s.params);
+            self.optimizer.clone_from(&s.optimizer);
+            self.curr_kl_coeff = s.curr_kl_coeff;
+            self.rng.clone_from(&s.rng);
+        }
+    }
+}
+
+/// Copies Adam's state in place when the moment buffers are alike; false otherwise.
+fn copy_moments(dst: &mut Adam, src: &Adam) -> bool {
+    let alike = |a: &[ndarray::Array2<f32>], b: &[ndarray::Array2<f32>]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.dim() == y.dim())
+    };
+    if !alike(&dst.m, &src.m) || !alike(&dst.v, &src.v) {
+        return false;
+    }
+    for (d, s) in dst
+        .m
+        .iter_mut()
+        .zip(&src.m)
+        .chain(dst.v.iter_mut().zip(&src.v))
+    {
+        d.assign(s);
+    }
+    (dst.lr, dst.betas, dst.eps, dst.weight_decay, dst.step) =
+        (src.lr, src.betas, src.eps, src.weight_decay, src.step);
+    true
 }
 
 #[derive(Clone, Debug)]
@@ -127,6 +199,7 @@ impl GradWorkspace {
             self.grads.zero();
             let out = ppo_loss(&mut self.tape, module, batch, hp)?;
             self.tape.backward(out.total_loss, &mut self.grads);
+            self.tape.check()?;
             return Ok(out.stats);
         }
         check_module_batch(module, &batch)?;
@@ -152,8 +225,12 @@ impl GradWorkspace {
                 Ok::<_, rl_nn::NnError>(stats)
             },
         );
+        let (p, v) = (p?, v?);
+        // A shape mismatch on either tape is a typed error (the tape does not panic).
+        self.tape.check()?;
+        self.critic_tape.check()?;
         self.grads.add_assign(&self.critic_grads)?;
-        Ok(join_stats(&p?, &v?))
+        Ok(join_stats(&p, &v))
     }
 }
 
@@ -198,6 +275,7 @@ impl PPOLearner {
                 use_kl_loss: config.use_kl_loss,
             },
             policy: PPOPolicy::new(module),
+            before: None,
         }
     }
 
@@ -269,12 +347,30 @@ impl PPOLearner {
     }
 
     /// The minibatch epochs on a ready train batch (advantages and value targets filled).
+    ///
+    /// A failed update changes nothing: a NaN or infinite loss or gradient
+    /// ([`LearnerError::NonFinite`], found before the optimizer step) or any other error
+    /// puts the weights, the optimizer, the KL coefficient and the shuffling RNG back as
+    /// they were before the update.
     pub fn update_from_batch(
         &mut self,
         batch: &TrainBatch,
         lifetime_steps: u64,
     ) -> Result<UpdateReport, LearnerError> {
         batch.require(&PPO_COLUMNS)?;
+        self.save_snapshot();
+        let out = self.run_update(batch, lifetime_steps);
+        if out.is_err() {
+            self.restore_snapshot();
+        }
+        out
+    }
+
+    fn run_update(
+        &mut self,
+        batch: &TrainBatch,
+        lifetime_steps: u64,
+    ) -> Result<UpdateReport, LearnerError> {
         let cfg = self.cfg.clone();
         let lr = cfg
             .lr_schedule
@@ -309,6 +405,13 @@ impl PPOLearner {
                 .work
                 .loss_and_grads(self.policy.module(), &self.minibatch, &hp)
                 .map_err(|e| LearnerError::BadBatch(e.to_string()))?;
+            let minibatch = (num_minibatches as usize).saturating_sub(it.remaining() + 1);
+            check_finite_update(
+                stats.total_loss,
+                &self.work.grads,
+                self.policy.module().params(),
+                minibatch,
+            )?;
             // Only the last minibatch's norm is reported: without clipping, skip the others.
             grad_norm = match cfg.grad_clip {
                 Some(c) => clip_grad_norm(&mut self.work.grads, c as f32),

@@ -164,6 +164,26 @@ pub struct AlgorithmConfig {
     // --- .debugging()
     /// The seed every RNG derives from (`None`: 0, so runs are reproducible by default).
     pub seed: Option<u64>,
+    // --- .fault_tolerance()
+    /// Rebuild an env runner whose env panicked, returned an error, produced a non-finite
+    /// observation or reward, or overran `sample_timeout_s` (RLlib's default: true). The
+    /// rebuilt runner gets the current weights and connector states; the broken episodes are
+    /// dropped.
+    pub restart_failed_env_runners: bool,
+    /// How often each env runner may be rebuilt (RLlib's default: 1000).
+    pub max_num_env_runner_restarts: usize,
+    /// Keep training with the remaining runners when one fails and is not rebuilt
+    /// (RLlib's default: false).
+    pub ignore_env_runner_failures: bool,
+    /// Sample calls in a row that may see a runner failure before the run fails
+    /// (RLlib's default: 100).
+    pub num_consecutive_env_runner_failures_tolerance: usize,
+    /// Seconds one sample call of an env runner may take (RLlib's default: 60; `None`: no
+    /// limit). Checked between env steps: an overrun is a runner failure.
+    pub sample_timeout_s: Option<f64>,
+    /// The same for evaluation runners (RLlib's default: 120). An evaluation by episodes in
+    /// which no episode ends within it is an error naming the env and the steps taken.
+    pub evaluation_sample_timeout_s: Option<f64>,
     // --- .checkpointing()
     /// Save a checkpoint every N iterations (0: never).
     pub checkpoint_frequency: usize,
@@ -204,6 +224,12 @@ impl Default for AlgorithmConfig {
             min_sample_timesteps_per_iteration: 0,
             min_time_s_per_iteration: None,
             seed: None,
+            restart_failed_env_runners: true,
+            max_num_env_runner_restarts: 1000,
+            ignore_env_runner_failures: false,
+            num_consecutive_env_runner_failures_tolerance: 100,
+            sample_timeout_s: Some(60.0),
+            evaluation_sample_timeout_s: Some(120.0),
             checkpoint_frequency: 0,
             checkpoint_at_end: false,
             num_checkpoints_to_keep: None,
@@ -273,7 +299,9 @@ impl AlgorithmConfig {
         if self.env.is_empty() {
             return err("no env set: call .environment(\"CartPole-v1\") or set `env`".into());
         }
-        if self.lr.is_nan() || self.lr <= 0.0 || !self.lr.is_finite() {
+        self.check_finite()?;
+        self.check_sizes()?;
+        if self.lr <= 0.0 {
             return err(format!("lr = {} must be a positive finite number", self.lr));
         }
         if !(0.0..=1.0).contains(&self.gamma) {
@@ -289,7 +317,7 @@ impl AlgorithmConfig {
             return err("rollout_fragment_length = 0: use \"auto\" or a positive number".into());
         }
         if let Some(c) = self.grad_clip {
-            if c.is_nan() || c <= 0.0 {
+            if c <= 0.0 {
                 return err(format!(
                     "grad_clip = {c} must be positive (or None for no clipping)"
                 ));
@@ -363,6 +391,138 @@ impl AlgorithmConfig {
             return err(format!("{e}; a connector must read back its own JSON"));
         }
         Ok(())
+    }
+
+    /// Every float setting must be a finite number: NaN or ±∞ anywhere is refused, naming
+    /// the key (a NaN compares false with every bound, so range checks alone let it in).
+    fn check_finite(&self) -> Result<(), ConfigError> {
+        let floats = [
+            ("lr", Some(self.lr)),
+            ("gamma", Some(self.gamma)),
+            ("grad_clip", self.grad_clip),
+            ("sample_timeout_s", self.sample_timeout_s),
+            (
+                "evaluation_sample_timeout_s",
+                self.evaluation_sample_timeout_s,
+            ),
+        ];
+        for (name, value) in floats {
+            check_finite(name, value)?;
+        }
+        for (name, t) in [
+            ("sample_timeout_s", self.sample_timeout_s),
+            (
+                "evaluation_sample_timeout_s",
+                self.evaluation_sample_timeout_s,
+            ),
+        ] {
+            if let Some(t) = t.filter(|&t| t <= 0.0) {
+                return Err(ConfigError(format!(
+                    "{name} = {t} must be positive (or None for no limit)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sizes a config may ask for: generous for real runs, but bounded, so that a config
+    /// file from someone else cannot make us allocate without limit.
+    fn check_sizes(&self) -> Result<(), ConfigError> {
+        let bounds = [
+            ("num_env_runners", self.num_env_runners, MAX_ENV_RUNNERS),
+            (
+                "evaluation_num_env_runners",
+                self.evaluation_num_env_runners,
+                MAX_ENV_RUNNERS,
+            ),
+            (
+                "num_envs_per_env_runner",
+                self.num_envs_per_env_runner,
+                MAX_ENVS_PER_RUNNER,
+            ),
+            ("train_batch_size", self.train_batch_size, MAX_BATCH),
+            ("evaluation_duration", self.evaluation_duration, MAX_BATCH),
+            (
+                "metrics_num_episodes_for_smoothing",
+                self.metrics_num_episodes_for_smoothing,
+                MAX_BATCH,
+            ),
+            ("num_epochs", self.num_epochs, MAX_EPOCHS),
+            (
+                "fcnet_hiddens (number of layers)",
+                self.model_config.fcnet_hiddens.len(),
+                MAX_LAYERS,
+            ),
+        ];
+        for (name, value, max) in bounds {
+            if value > max {
+                return Err(ConfigError(format!(
+                    "{name} = {value} exceeds {max}, the most this build accepts (a bound that keeps an untrusted config from exhausting memory)"
+                )));
+            }
+        }
+        if let FragmentLength::Steps(n) = self.rollout_fragment_length {
+            if n > MAX_BATCH {
+                return Err(ConfigError(format!(
+                    "rollout_fragment_length = {n} exceeds {MAX_BATCH}, the most this build accepts"
+                )));
+            }
+        }
+        if let Some(&h) = self
+            .model_config
+            .fcnet_hiddens
+            .iter()
+            .find(|&&h| h > MAX_LAYER_WIDTH)
+        {
+            return Err(ConfigError(format!(
+                "fcnet_hiddens = {:?}: a layer of {h} units exceeds {MAX_LAYER_WIDTH}, the most this build accepts",
+                self.model_config.fcnet_hiddens
+            )));
+        }
+        Ok(())
+    }
+
+    /// The fault-tolerance settings for the training env runners.
+    pub fn fault_tolerance(&self) -> crate::runner::FaultTolerance {
+        crate::runner::FaultTolerance {
+            restart_failed_env_runners: self.restart_failed_env_runners,
+            max_num_env_runner_restarts: self.max_num_env_runner_restarts,
+            ignore_env_runner_failures: self.ignore_env_runner_failures,
+            num_consecutive_env_runner_failures_tolerance: self
+                .num_consecutive_env_runner_failures_tolerance,
+            sample_timeout_s: self.sample_timeout_s,
+        }
+    }
+
+    /// The fault-tolerance settings for the evaluation env runners (their own timeout).
+    pub fn evaluation_fault_tolerance(&self) -> crate::runner::FaultTolerance {
+        crate::runner::FaultTolerance {
+            sample_timeout_s: self.evaluation_sample_timeout_s,
+            ..self.fault_tolerance()
+        }
+    }
+}
+
+/// Most env runners a config may ask for (also the most a checkpoint may hold).
+pub const MAX_ENV_RUNNERS: usize = 4096;
+/// Most envs per env runner.
+pub const MAX_ENVS_PER_RUNNER: usize = 1 << 16;
+/// Most env steps per batch, fragment or evaluation, and episodes per smoothing window.
+pub const MAX_BATCH: usize = 1 << 28;
+/// Most passes over a train batch.
+pub const MAX_EPOCHS: usize = 1 << 20;
+/// Most hidden layers.
+pub const MAX_LAYERS: usize = 64;
+/// Most units per hidden layer.
+pub const MAX_LAYER_WIDTH: usize = 1 << 16;
+
+/// Refuses a NaN or infinite value for the float setting `name`.
+pub fn check_finite(name: &str, value: Option<f64>) -> Result<(), ConfigError> {
+    match value {
+        Some(v) if !v.is_finite() => Err(ConfigError(format!(
+            "{name} = {v}: every float setting must be a finite number"
+        ))),
+        _ => Ok(()),
     }
 }
 

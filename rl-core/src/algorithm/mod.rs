@@ -11,8 +11,8 @@ pub mod logic;
 pub mod registry;
 
 pub use config::{
-    get_by_key, set_by_key, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength,
-    ModelConfig,
+    check_finite, get_by_key, set_by_key, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit,
+    FragmentLength, ModelConfig,
 };
 pub use counters::Counters;
 pub use driver::{Driver, StepContext, DEFAULT_MODULE_ID};
@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::env::EnvError;
 use crate::learner::LearnerError;
-use crate::metrics::ResultDict;
+use crate::metrics::{ResultDict, ResultLogger};
 use crate::runner::RunnerError;
 
 /// Errors from building, training or saving an algorithm.
@@ -92,6 +92,9 @@ pub trait Algorithm: Send {
     fn stop(&mut self) -> Result<Option<PathBuf>, AlgorithmError>;
     /// The config the algorithm was built from, as JSON (every key, RLlib's names).
     fn config_json(&self) -> serde_json::Value;
+    /// Feeds every later result to `logger` too (after the trial files of
+    /// [`log_to`](Algorithm::log_to)), e.g. a TensorBoard event file.
+    fn add_logger(&mut self, logger: Box<dyn ResultLogger>);
 }
 
 impl std::fmt::Debug for dyn Algorithm {

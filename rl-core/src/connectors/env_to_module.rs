@@ -21,7 +21,7 @@ pub struct EnvToModuleBatch {
 /// One env→module transformation. Implement it (with `#[typetag::serde]`) to plug in your
 /// own; register nothing else: typetag makes it serializable inside configs.
 #[typetag::serde(tag = "type")]
-pub trait EnvToModule: Named + ConnectorState + Send + Sync {
+pub trait EnvToModule: Named + ConnectorState + CloneEnvToModule + Send + Sync {
     /// Transforms the batch in place.
     fn process(
         &mut self,
@@ -29,6 +29,8 @@ pub trait EnvToModule: Named + ConnectorState + Send + Sync {
         ctx: &mut ConnectorContext<'_>,
     ) -> Result<(), ConnectorError>;
 }
+
+super::pipeline::connector_clone!(EnvToModule, CloneEnvToModule);
 
 impl Pipeline<dyn EnvToModule> {
     /// Runs every connector in order.
@@ -83,9 +85,12 @@ impl EnvToModule for BatchObservations {
                 ),
             });
         }
-        if batch.obs.dim() != (batch.rows, dim) {
+        // A connector may have left `obs` in another layout: rebuild it then, so the
+        // slice below is always contiguous.
+        if batch.obs.dim() != (batch.rows, dim) || !batch.obs.is_standard_layout() {
             batch.obs = Array2::zeros((batch.rows, dim));
         }
+        // Invariant: `obs` is in standard layout (just checked or rebuilt).
         batch
             .obs
             .as_slice_mut()
@@ -226,7 +231,12 @@ impl EnvToModule for MeanStdFilter {
         ctx: &mut ConnectorContext<'_>,
     ) -> Result<(), ConnectorError> {
         for mut row in batch.obs.rows_mut() {
-            let x = row.as_slice_mut().expect("fresh arrays are contiguous");
+            let Some(x) = row.as_slice_mut() else {
+                return Err(ConnectorError::BadInput {
+                    connector: "MeanStdFilter".into(),
+                    reason: "the observations are not in standard (row-major) layout; a connector before the filter changed it".into(),
+                });
+            };
             if ctx.update_stats {
                 self.delta.push(x);
             }
@@ -234,6 +244,18 @@ impl EnvToModule for MeanStdFilter {
             self.merged.merge(&self.delta);
             if self.merged.count == 0 {
                 continue;
+            }
+            // Statistics restored from a file may be of another width: an error, not an
+            // out-of-bounds index.
+            if self.merged.mean.len() != x.len() || self.merged.m2.len() != x.len() {
+                return Err(ConnectorError::BadInput {
+                    connector: "MeanStdFilter".into(),
+                    reason: format!(
+                        "its statistics are for {}-number observations, the env's have {}; the filter state does not belong to this env",
+                        self.merged.mean.len(),
+                        x.len()
+                    ),
+                });
             }
             for (i, v) in x.iter_mut().enumerate() {
                 let z = (f64::from(*v) - self.merged.mean[i]) / (self.merged.std(i) + 1e-8);
@@ -247,6 +269,49 @@ impl EnvToModule for MeanStdFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connector whose JSON does not read back (it writes its number as a string).
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct NoRoundTrip {
+        #[serde(serialize_with = "as_string")]
+        limit: f32,
+    }
+
+    fn as_string<S: serde::Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&x.to_string())
+    }
+
+    impl Named for NoRoundTrip {
+        fn name(&self) -> &str {
+            "NoRoundTrip"
+        }
+    }
+    impl ConnectorState for NoRoundTrip {}
+    #[typetag::serde]
+    impl EnvToModule for NoRoundTrip {
+        fn process(
+            &mut self,
+            _: &mut EnvToModuleBatch,
+            _: &mut ConnectorContext<'_>,
+        ) -> Result<(), ConnectorError> {
+            Ok(())
+        }
+    }
+
+    /// Cloning a pipeline copies its connectors: it cannot fail (it used to go through JSON
+    /// and panic on a connector that does not read back), and `try_clone` still reports it.
+    #[test]
+    fn pipeline_clone_is_infallible() {
+        let mut p = Pipeline::<dyn EnvToModule>::default_env_to_module(true);
+        p.append(Box::new(NoRoundTrip { limit: 0.5 }));
+        assert!(p.try_clone().is_err());
+        let copy = p.clone();
+        assert_eq!(
+            copy.names(),
+            ["BatchObservations", "MeanStdFilter", "NoRoundTrip"]
+        );
+        assert_eq!(format!("{:?}", copy.connectors()[2].get_state()), "None");
+    }
 
     #[test]
     fn merged_stats_equal_stats_of_all_samples() {

@@ -14,9 +14,9 @@ pub mod learner;
 pub mod module_to_env;
 pub mod pipeline;
 
-pub use env_to_module::{EnvToModule, EnvToModuleBatch};
-pub use learner::{LearnerConnector, LearnerContext, LearnerData};
-pub use module_to_env::{ModuleToEnv, ModuleToEnvBatch};
+pub use env_to_module::{CloneEnvToModule, EnvToModule, EnvToModuleBatch};
+pub use learner::{CloneLearnerConnector, LearnerConnector, LearnerContext, LearnerData};
+pub use module_to_env::{CloneModuleToEnv, ModuleToEnv, ModuleToEnvBatch};
 pub use pipeline::{ConnectorStateEntry, Named, Pipeline};
 
 use crate::env::Space;

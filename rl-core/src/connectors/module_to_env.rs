@@ -27,7 +27,7 @@ pub struct ModuleToEnvBatch {
 
 /// One module→env transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait ModuleToEnv: Named + ConnectorState + Send + Sync {
+pub trait ModuleToEnv: Named + ConnectorState + CloneModuleToEnv + Send + Sync {
     /// Transforms the batch in place.
     fn process(
         &mut self,
@@ -35,6 +35,8 @@ pub trait ModuleToEnv: Named + ConnectorState + Send + Sync {
         ctx: &mut ConnectorContext<'_>,
     ) -> Result<(), ConnectorError>;
 }
+
+super::pipeline::connector_clone!(ModuleToEnv, CloneModuleToEnv);
 
 impl Pipeline<dyn ModuleToEnv> {
     /// Runs every connector in order.
@@ -90,7 +92,7 @@ impl ModuleToEnv for GetActions {
         let n = batch.action_dist_inputs.nrows();
         let width = dist.action_width(batch.action_dist_inputs.ncols());
         check_action_width(ctx.action_space, width).map_err(bad)?;
-        if batch.actions.dim() != (n, width) {
+        if batch.actions.dim() != (n, width) || !batch.actions.is_standard_layout() {
             batch.actions = Array2::zeros((n, width));
         }
         batch.action_logp.clear();

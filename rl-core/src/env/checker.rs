@@ -8,18 +8,30 @@ use rand::SeedableRng;
 use super::{Env, EnvError, Info, Space, StepOutcome, StepResult, Value};
 use crate::Rng;
 
-/// One way an env broke the [`Env`] contract, found by [`check_env`].
+/// One way an env broke the [`Env`] contract, found by [`check_env`]: each kind (check)
+/// is reported once, with the first occurrence's message, how often it happened and the
+/// first step it happened at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// Which check failed, e.g. `"reset_obs_in_space"`.
     pub check: &'static str,
-    /// What happened and how to fix it.
+    /// What happened the first time and how to fix it.
     pub message: String,
+    /// How many times the check failed.
+    pub count: usize,
+    /// The step of the checked trajectory (from 1) it first failed at; `None` when it
+    /// failed outside a trajectory (spaces, reset, …).
+    pub first_step: Option<usize>,
 }
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "[{}] {}", self.check, self.message)
+        write!(f, "[{}] {}", self.check, self.message)?;
+        match (self.count, self.first_step) {
+            (1, _) => Ok(()),
+            (n, Some(t)) => write!(f, " ({n} times, first at step {t})"),
+            (n, None) => write!(f, " ({n} times)"),
+        }
     }
 }
 
@@ -33,7 +45,8 @@ struct Checker<'a> {
     violations: Vec<Violation>,
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+/// The message of a caught panic.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {
@@ -48,9 +61,21 @@ type Record = (Value, f64, bool, bool);
 
 impl Checker<'_> {
     fn fail(&mut self, check: &'static str, message: impl Into<String>) {
+        self.fail_at(check, None, message);
+    }
+
+    /// Records a violation of `check`, or counts it again when that check already failed.
+    fn fail_at(&mut self, check: &'static str, step: Option<usize>, message: impl Into<String>) {
+        if let Some(v) = self.violations.iter_mut().find(|v| v.check == check) {
+            v.count += 1;
+            v.first_step = v.first_step.or(step);
+            return;
+        }
         self.violations.push(Violation {
             check,
             message: message.into(),
+            count: 1,
+            first_step: step,
         });
     }
 
@@ -104,22 +129,28 @@ impl Checker<'_> {
     }
 
     fn check_obs(&mut self, check: &'static str, when: &str, obs: &Value) {
+        self.check_obs_at(check, None, when, obs);
+    }
+
+    fn check_obs_at(&mut self, check: &'static str, step: Option<usize>, when: &str, obs: &Value) {
         let space = self.env.observation_space().clone();
         let kind_ok = matches!(
             (&space, obs),
             (Space::Discrete { .. }, Value::Discrete(_)) | (Space::Box { .. }, Value::Box(_))
         );
         if !kind_ok {
-            self.fail(
+            self.fail_at(
                 check,
+                step,
                 format!("{when}: observation {obs:?} is not of the observation space's kind ({space:?})"),
             );
             return;
         }
         if let (Space::Box { low, shape, .. }, Value::Box(v)) = (&space, obs) {
             if v.len() != low.len() {
-                self.fail(
+                self.fail_at(
                     check,
+                    step,
                     format!(
                         "{when}: observation has {} elements but the observation space has shape {shape:?} ({} elements)",
                         v.len(),
@@ -130,8 +161,9 @@ impl Checker<'_> {
             }
         }
         if !space.contains(obs) {
-            self.fail(
+            self.fail_at(
                 check,
+                step,
                 format!("{when}: observation {obs:?} is outside the observation space {space:?}"),
             );
         }
@@ -220,10 +252,16 @@ impl Checker<'_> {
             return;
         };
         for (t, (obs, reward, _, truncated)) in traj1.iter().enumerate() {
-            self.check_obs("step_obs_in_space", &format!("step {}", t + 1), obs);
+            self.check_obs_at(
+                "step_obs_in_space",
+                Some(t + 1),
+                &format!("step {}", t + 1),
+                obs,
+            );
             if !reward.is_finite() {
-                self.fail(
+                self.fail_at(
                     "reward_finite",
+                    Some(t + 1),
                     format!("step {} returned the reward {reward}", t + 1),
                 );
             }
@@ -243,8 +281,9 @@ impl Checker<'_> {
                     .zip(&traj2)
                     .position(|(a, b)| a != b)
                     .unwrap_or(traj1.len().min(traj2.len()));
-                self.fail(
+                self.fail_at(
                     "step_determinism",
+                    Some(t + 1),
                     format!("two runs from reset(seed = 7) with the same actions differ at step {}; the dynamics must depend only on the seed and the actions", t + 1),
                 );
             }

@@ -24,6 +24,70 @@ pub enum LearnerError {
     /// Restoring learner state failed.
     #[error("learner state: {0}")]
     State(String),
+    /// A loss or gradient was NaN or infinite: the update stopped before the optimizer
+    /// step and the learner's weights and optimizer state are as before the update.
+    #[error("non-finite {tensor} ({value}) in training iteration {iteration}, minibatch {minibatch}: the update was stopped before the optimizer step and the weights and optimizer state are unchanged; lower lr, set grad_clip, or check the env's rewards and observations")]
+    NonFinite {
+        /// The training iteration (1-based; 0 when the learner was called outside one).
+        iteration: usize,
+        /// The minibatch of the update (0-based, counted over all epochs).
+        minibatch: usize,
+        /// What was not finite: `"loss total_loss"` or `"gradient of <parameter>[<index>]"`.
+        tensor: String,
+        /// The value.
+        value: f64,
+    },
+}
+
+impl LearnerError {
+    /// The error with the training iteration it happened in (the driver knows it, the
+    /// learner does not).
+    pub fn in_iteration(self, training_iteration: usize) -> Self {
+        match self {
+            LearnerError::NonFinite {
+                minibatch,
+                tensor,
+                value,
+                ..
+            } => LearnerError::NonFinite {
+                iteration: training_iteration,
+                minibatch,
+                tensor,
+                value,
+            },
+            other => other,
+        }
+    }
+}
+
+/// The learner guard: the first non-finite value among a minibatch's loss and gradients,
+/// as a [`LearnerError::NonFinite`] (iteration 0 until the driver sets it with
+/// [`LearnerError::in_iteration`]). Call it between backward and the optimizer step.
+pub fn check_finite_update(
+    loss: f32,
+    grads: &rl_nn::Grads,
+    params: &rl_nn::ParamStore,
+    minibatch: usize,
+) -> Result<(), LearnerError> {
+    let fail = |tensor: String, value: f32| LearnerError::NonFinite {
+        iteration: 0,
+        minibatch,
+        tensor,
+        value: f64::from(value),
+    };
+    if !loss.is_finite() {
+        return Err(fail("loss total_loss".into(), loss));
+    }
+    match grads.first_non_finite() {
+        None => Ok(()),
+        Some(nf) => {
+            let name = params.iter().nth(nf.param.index()).map_or_else(
+                || format!("#{}", nf.param.index()),
+                |(_, n, _)| n.to_string(),
+            );
+            Err(fail(format!("gradient of {name}[{}]", nf.index), nf.value))
+        }
+    }
 }
 
 /// What one learner update reports.

@@ -2,9 +2,11 @@
 //! and their flattening for `progress.csv`.
 
 pub mod episode_window;
+pub mod logger;
 pub mod trial_files;
 
 pub use episode_window::{EpisodeStats, EpisodeWindow};
+pub use logger::ResultLogger;
 pub use trial_files::TrialWriter;
 
 use serde_json::{Map, Value};
@@ -28,6 +30,7 @@ pub fn set_path(result: &mut ResultDict, path: &str, value: impl Into<Value>) {
         if !entry.is_object() {
             *entry = Value::Object(Map::new());
         }
+        // Invariant: `entry` was made an object just above.
         node = entry.as_object_mut().expect("just made an object");
     }
 }
@@ -60,6 +63,21 @@ pub fn flatten(result: &ResultDict) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     walk("", result, &mut out);
     out
+}
+
+/// RLlib's `fault_tolerance/num_healthy_workers` and
+/// `fault_tolerance/num_remote_worker_restarts` of a runner group.
+pub fn fault_tolerance_keys(result: &mut ResultDict, group: &crate::runner::EnvRunnerGroup) {
+    set_path(
+        result,
+        "fault_tolerance/num_healthy_workers",
+        group.num_healthy_workers(),
+    );
+    set_path(
+        result,
+        "fault_tolerance/num_remote_worker_restarts",
+        group.num_remote_worker_restarts(),
+    );
 }
 
 /// A float as a JSON value: NaN and infinities (which JSON cannot hold) become `null`.

@@ -63,6 +63,7 @@
 //! and 4 bytes per step. DQN's 50k-step CartPole buffer: ~2.2 MB of episodes plus ~3.7 MB
 //! of trees and bookkeeping.
 
+mod buffer_base;
 mod episode_buffer;
 mod metrics;
 mod prioritized;

@@ -6,12 +6,11 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::episode_buffer::{max_resamples, record_sample};
-use super::metrics::{MetricsState, ReplayMetrics};
-use super::sample::{draw_n, window_steps, ReplayBatch, ReplayIndex, SampleDraws, SampleRequest};
+use super::buffer_base::{base_accessors, split_state_methods, BaseState, BufferBase, Pick};
+use super::metrics::ReplayMetrics;
+use super::sample::{ReplayBatch, ReplayIndex, SampleDraws, SampleRequest};
 use super::segment_tree::{MinSegmentTree, SumSegmentTree};
 use super::state::{EncodedState, SplitState, StoreState, REPLAY_STATE_FORMAT};
-use super::store::EpisodeStore;
 use super::{ReplayError, WindowPastEnd};
 use crate::episode::Episode;
 
@@ -53,10 +52,8 @@ pub struct PriorityUpdate {
 /// double if one episode longer than the capacity needs more.
 #[derive(Clone, Debug)]
 pub struct PrioritizedEpisodeReplayBuffer {
-    store: EpisodeStore,
-    window: WindowPastEnd,
+    base: BufferBase,
     alpha: f64,
-    metrics: MetricsState,
     sum_tree: SumSegmentTree,
     min_tree: MinSegmentTree,
     max_priority: f32,
@@ -69,7 +66,6 @@ pub struct PrioritizedEpisodeReplayBuffer {
     free: Vec<u32>,
     /// Leaves `next_fresh..` were never used.
     next_fresh: u32,
-    seen: Vec<(u64, usize)>,
 }
 
 /// Everything a [`PrioritizedEpisodeReplayBuffer`] needs to continue bit for bit (the
@@ -79,10 +75,8 @@ pub struct PrioritizedEpisodeReplayBuffer {
 pub struct PrioritizedEpisodeReplayBufferState {
     buffer_type: String,
     format: u32,
-    window_past_end: WindowPastEnd,
     alpha: f64,
-    store: StoreState,
-    metrics: MetricsState,
+    base: BaseState,
     max_priority: f32,
     tree_capacity: usize,
     /// Per stored step (episodes oldest first, steps in order), its leaf.
@@ -102,7 +96,7 @@ impl SplitState for PrioritizedEpisodeReplayBufferState {
         (&self.buffer_type, self.format)
     }
     fn store_mut(&mut self) -> &mut StoreState {
-        &mut self.store
+        &mut self.base.store
     }
     fn take_extra(&mut self) -> Vec<(&'static str, Vec<f32>)> {
         vec![("priorities", std::mem::take(&mut self.priorities))]
@@ -116,20 +110,7 @@ impl SplitState for PrioritizedEpisodeReplayBufferState {
 }
 
 impl PrioritizedEpisodeReplayBufferState {
-    /// Splits the state for a checkpoint (see [`EncodedState`]).
-    pub fn encode(&self) -> Result<EncodedState, ReplayError> {
-        self.encode_split()
-    }
-
-    /// Reads a state written by [`encode`](Self::encode).
-    pub fn decode(encoded: &EncodedState) -> Result<Self, ReplayError> {
-        Self::decode_split(encoded)
-    }
-
-    /// Env steps the state holds.
-    pub fn num_env_steps(&self) -> usize {
-        self.store.num_steps()
-    }
+    split_state_methods!();
 }
 
 fn check_alpha(alpha: f64) -> Result<(), ReplayError> {
@@ -147,7 +128,7 @@ impl PrioritizedEpisodeReplayBuffer {
     /// (RLlib's defaults: 10000 and 1.0; DQN's: 50000 and 0.6).
     pub fn new(capacity: usize, alpha: f64) -> Result<Self, ReplayError> {
         check_alpha(alpha)?;
-        let store = EpisodeStore::new(capacity)?;
+        let base = BufferBase::new(capacity, WindowPastEnd::Resample)?;
         let leaves = capacity
             .checked_next_power_of_two()
             .filter(|&c| c <= 1 << 31)
@@ -157,10 +138,8 @@ impl PrioritizedEpisodeReplayBuffer {
                 ))
             })?;
         Ok(PrioritizedEpisodeReplayBuffer {
-            store,
-            window: WindowPastEnd::Resample,
+            base,
             alpha,
-            metrics: MetricsState::default(),
             sum_tree: SumSegmentTree::new(leaves)?,
             min_tree: MinSegmentTree::new(leaves)?,
             max_priority: 1.0,
@@ -169,20 +148,10 @@ impl PrioritizedEpisodeReplayBuffer {
             raw: vec![0.0; leaves],
             free: Vec::new(),
             next_fresh: 0,
-            seen: Vec::new(),
         })
     }
 
-    /// With another rule for windows that run past an episode's last stored step.
-    pub fn with_window_past_end(mut self, rule: WindowPastEnd) -> Self {
-        self.window = rule;
-        self
-    }
-
-    /// The rule for windows that run past an episode's last stored step.
-    pub fn window_past_end(&self) -> WindowPastEnd {
-        self.window
-    }
+    base_accessors!(PrioritizedEpisodeReplayBufferState);
 
     /// The prioritization exponent α.
     pub fn alpha(&self) -> f64 {
@@ -192,36 +161,6 @@ impl PrioritizedEpisodeReplayBuffer {
     /// The largest priority seen (what new steps get).
     pub fn max_priority(&self) -> f32 {
         self.max_priority
-    }
-
-    /// Capacity in env steps.
-    pub fn capacity(&self) -> usize {
-        self.store.capacity
-    }
-
-    /// Env steps stored (RLlib's `len(buffer)`, `get_num_timesteps()`).
-    pub fn len(&self) -> usize {
-        self.store.num_steps
-    }
-
-    /// Whether no env step is stored.
-    pub fn is_empty(&self) -> bool {
-        self.store.num_steps == 0
-    }
-
-    /// Episodes stored, finished or not (RLlib's `get_num_episodes()`).
-    pub fn num_episodes(&self) -> usize {
-        self.store.episodes.len()
-    }
-
-    /// Episodes evicted so far (RLlib's `get_num_episodes_evicted()`).
-    pub fn num_episodes_evicted(&self) -> u64 {
-        self.store.num_episodes_evicted
-    }
-
-    /// The stored episodes, oldest first, each concatenated from its chunks.
-    pub fn episodes(&self) -> impl ExactSizeIterator<Item = &Episode> {
-        self.store.episodes.iter()
     }
 
     /// Leaves in the trees.
@@ -274,26 +213,24 @@ impl PrioritizedEpisodeReplayBuffer {
     /// (same concatenation, eviction and validation); each new step gets the largest
     /// priority seen so far. Evicted steps free their leaves.
     pub fn add(&mut self, episodes: &[Episode]) -> Result<(), ReplayError> {
-        let plan = self.store.plan_add(episodes)?;
+        let store = &mut self.base.store;
+        let plan = store.plan_add(episodes)?;
         let front = plan.new_front();
-        let freed: Vec<usize> = self
-            .store
+        let first = store.num_episodes_evicted;
+        let freed: Vec<usize> = store
             .evicted_steps(&plan)
-            .map(|(number, ts)| {
-                self.leaf_of[(number - self.store.num_episodes_evicted) as usize][ts] as usize
-            })
+            .map(|(number, ts)| self.leaf_of[(number - first) as usize][ts] as usize)
             .collect();
         for leaf in freed {
             self.set_leaf(leaf, 0.0)?;
-            self.slots[leaf].generation = self.slots[leaf].generation.wrapping_add(1);
             self.free.push(leaf as u32);
         }
-        let evicted = (front - self.store.num_episodes_evicted).min(self.leaf_of.len() as u64);
+        let evicted = (front - first).min(self.leaf_of.len() as u64);
         self.leaf_of.drain(..evicted as usize);
 
         // Steps are stored first, then given leaves in the same order.
         let mut appended = Vec::new();
-        let counts = self.store.apply(episodes, plan, |number, ts, steps| {
+        let counts = self.base.store.apply(episodes, plan, |number, ts, steps| {
             appended.push((number, ts, steps))
         });
         let priority = self.max_priority;
@@ -314,7 +251,7 @@ impl PrioritizedEpisodeReplayBuffer {
                 self.leaf_of[pos].push(leaf as u32);
             }
         }
-        self.metrics.record_add(counts);
+        self.base.metrics.record_add(counts);
         Ok(())
     }
 
@@ -323,18 +260,9 @@ impl PrioritizedEpisodeReplayBuffer {
     /// weights `w_i = (N·P(i))^(−β) / (N·P_min)^(−β)`, where `N` is the number of stored
     /// steps and `P_min` the smallest probability of any stored step: RLlib's
     /// normalization, by the largest weight any stored step could get, so `w_i ≤ 1`.
-    pub fn sample(
-        &mut self,
-        request: &SampleRequest,
-        draws: &mut impl SampleDraws,
-    ) -> Result<ReplayBatch, ReplayError> {
-        let mut batch = ReplayBatch::default();
-        self.sample_into(request, draws, &mut batch)?;
-        Ok(batch)
-    }
-
-    /// [`sample`](Self::sample) into `out`, reusing its allocations (its contents are
-    /// unspecified after an error).
+    ///
+    /// Fills `out`, reusing its allocations (its contents are unspecified after an
+    /// error).
     ///
     /// Draws, per attempt, `uniform()` (scaled by the tree's sum to pick a leaf) then, for
     /// an n-step range, n (`integer(lo, hi)`), as RLlib does.
@@ -344,59 +272,28 @@ impl PrioritizedEpisodeReplayBuffer {
         draws: &mut impl SampleDraws,
         out: &mut ReplayBatch,
     ) -> Result<(), ReplayError> {
-        request.validate()?;
-        if self.store.num_steps == 0 {
-            return Err(ReplayError::Empty);
-        }
-        if self.window == WindowPastEnd::Resample && self.store.longest() < request.n_step.min() {
-            return Err(ReplayError::NoWindowFits {
-                n_min: request.n_step.min(),
-                longest: self.store.longest(),
-            });
-        }
-        out.clear(self.store.dims.unwrap_or_default());
-        self.seen.clear();
-        let total = self.sum_tree.sum();
-        let n = self.store.num_steps as f64;
+        self.base.check(request)?;
+        let (sum_tree, slots) = (&self.sum_tree, &self.slots);
+        let total = sum_tree.sum();
+        let n = self.base.store.num_steps as f64;
         let max_weight = (self.min_tree.min() / total * n).powf(-request.beta);
-        let mut resamples = 0;
-        while out.len() < request.num_items {
-            let prefix = draws.uniform() * total;
-            let leaf = self
-                .sum_tree
-                .find_prefixsum_idx(prefix)
+        self.base.sample_into(request, draws, out, |_, draws| {
+            let leaf = sum_tree
+                .find_prefixsum_idx(draws.uniform() * total)
                 .ok_or_else(|| ReplayError::BadState(format!("the priorities sum to {total}")))?;
-            let p_sample = self.sum_tree.get(leaf).unwrap_or(0.0) / total;
+            let p_sample = sum_tree.get(leaf).unwrap_or(0.0) / total;
             let weight = (p_sample * n).powf(-request.beta);
-            let slot = self.slots[leaf];
-            let episode = self.store.episode(slot.episode);
-            let steps = draw_n(request.n_step, draws);
-            let Some(steps) = window_steps(self.window, slot.ts, steps, episode.len()) else {
-                resamples += 1;
-                if resamples > max_resamples(request.num_items) {
-                    return Err(ReplayError::TooManyResamples {
-                        attempts: resamples,
-                        num_items: request.num_items,
-                    });
-                }
-                continue;
-            };
-            out.push_window(
-                episode,
-                slot.ts,
-                steps,
-                request.gamma,
-                (weight / max_weight) as f32,
-                request.include_extra_model_outputs,
-            );
-            out.indices.push(ReplayIndex {
-                leaf: leaf as u32,
-                generation: slot.generation,
-            });
-            self.seen.push((slot.episode, slot.ts));
-        }
-        record_sample(&mut self.metrics, &mut self.seen, out, resamples);
-        Ok(())
+            let slot = slots[leaf];
+            Ok(Pick {
+                episode: slot.episode,
+                ts: slot.ts,
+                weight: (weight / max_weight) as f32,
+                index: Some(ReplayIndex {
+                    leaf: leaf as u32,
+                    generation: slot.generation,
+                }),
+            })
+        })
     }
 
     /// Sets the priorities of sampled transitions from their TD errors (RLlib's
@@ -446,23 +343,14 @@ impl PrioritizedEpisodeReplayBuffer {
         Ok(done)
     }
 
-    /// The metrics under RLlib's keys (see [`ReplayMetrics`]); like RLlib's
-    /// `get_metrics()`, this ends the period the per-period counts cover.
-    pub fn metrics(&mut self) -> ReplayMetrics {
-        self.metrics
-            .reduce(self.num_episodes() as u64, self.len() as u64)
-    }
-
     /// The state to continue from (RLlib's `get_state()`).
     pub fn get_state(&self) -> PrioritizedEpisodeReplayBufferState {
         let leaves: Vec<u32> = self.leaf_of.iter().flatten().copied().collect();
         PrioritizedEpisodeReplayBufferState {
             buffer_type: PrioritizedEpisodeReplayBufferState::BUFFER_TYPE.into(),
             format: REPLAY_STATE_FORMAT,
-            window_past_end: self.window,
             alpha: self.alpha,
-            store: StoreState::of(&self.store),
-            metrics: self.metrics.clone(),
+            base: self.base.state(),
             max_priority: self.max_priority,
             tree_capacity: self.sum_tree.capacity(),
             priorities: leaves.iter().map(|&l| self.raw[l as usize]).collect(),
@@ -478,7 +366,8 @@ impl PrioritizedEpisodeReplayBuffer {
         state.check_header()?;
         let bad = |m: String| ReplayError::BadState(m);
         check_alpha(state.alpha)?;
-        let store = state.store.into_store()?;
+        let base = BufferBase::from_state(state.base)?;
+        let store = &base.store;
         let cap = state.tree_capacity;
         if cap == 0 || !cap.is_power_of_two() || cap > 1 << 31 {
             return Err(bad(format!(
@@ -507,8 +396,6 @@ impl PrioritizedEpisodeReplayBuffer {
             )));
         }
         let mut buffer = PrioritizedEpisodeReplayBuffer::new(store.capacity, state.alpha)?;
-        buffer.window = state.window_past_end;
-        buffer.metrics = state.metrics;
         buffer.max_priority = state.max_priority;
         buffer.slots = state
             .generations
@@ -572,17 +459,129 @@ impl PrioritizedEpisodeReplayBuffer {
         buffer.min_tree = MinSegmentTree::from_leaves(cap, &mins)?;
         buffer.free = state.free;
         buffer.next_fresh = state.next_fresh;
-        buffer.store = store;
+        buffer.base = base;
         Ok(buffer)
     }
+}
 
-    /// Replaces this buffer's contents with `state` (RLlib's `set_state()`); on error the
-    /// buffer is unchanged.
-    pub fn set_state(
-        &mut self,
-        state: PrioritizedEpisodeReplayBufferState,
-    ) -> Result<(), ReplayError> {
-        *self = Self::from_state(state)?;
-        Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::store::tests::chunk;
+    use proptest::prelude::*;
+    use rand::{Rng as _, SeedableRng};
+
+    /// The bookkeeping agrees with itself: every stored step holds one leaf that points
+    /// back at it, free and held leaves partition the used ones, and the trees hold
+    /// `raw^α` (free: 0 and +∞).
+    fn check_invariants(b: &PrioritizedEpisodeReplayBuffer) {
+        let cap = b.sum_tree.capacity();
+        assert_eq!(b.leaf_of.len(), b.base.store.episodes.len());
+        let mut held = vec![false; cap];
+        for (pos, (leaves, e)) in b.leaf_of.iter().zip(&b.base.store.episodes).enumerate() {
+            assert_eq!(leaves.len(), e.len());
+            for (ts, &leaf) in leaves.iter().enumerate() {
+                let slot = b.slots[leaf as usize];
+                assert_eq!(
+                    (slot.episode, slot.ts),
+                    (b.base.store.num_episodes_evicted + pos as u64, ts)
+                );
+                assert!(!std::mem::replace(&mut held[leaf as usize], true));
+                assert!(b.raw[leaf as usize] >= PRIORITY_FLOOR);
+            }
+        }
+        for &leaf in &b.free {
+            assert!(
+                !std::mem::replace(&mut held[leaf as usize], true),
+                "free leaf {leaf} held"
+            );
+        }
+        let used = b.next_fresh as usize;
+        assert!(held[..used].iter().all(|&h| h) && held[used..].iter().all(|&h| !h));
+        let mut sum = 0.0;
+        for leaf in 0..cap {
+            let (s, m) = (b.sum_tree.get(leaf).unwrap(), b.min_tree.get(leaf).unwrap());
+            if b.raw[leaf] > 0.0 {
+                let p = f64::from(b.raw[leaf]).powf(b.alpha);
+                assert_eq!((s, m), (p, p));
+            } else {
+                assert_eq!((s, m), (0.0, f64::INFINITY));
+            }
+            sum += s;
+        }
+        assert!((b.sum_tree.sum() - sum).abs() <= 1e-9 * sum.max(1.0));
+        assert_eq!(
+            b.base.store.num_steps,
+            b.leaf_of.iter().map(Vec::len).sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn trees_grow_for_an_episode_longer_than_the_capacity() {
+        let mut b = PrioritizedEpisodeReplayBuffer::new(4, 0.6).unwrap();
+        assert_eq!(b.tree_capacity(), 4);
+        b.add(&[chunk(1, 0, 3, false, false)]).unwrap();
+        b.add(&[chunk(1, 3, 17, false, false)]).unwrap();
+        assert_eq!((b.len(), b.tree_capacity()), (20, 32));
+        check_invariants(&b);
+        let mut rng = crate::Rng::seed_from_u64(3);
+        let old = b.sample(&SampleRequest::new(16), &mut rng).unwrap();
+        // The next episode evicts it and reuses its leaves, the last freed first.
+        b.add(&[chunk(2, 0, 2, true, false)]).unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.leaf_of[0], [19, 18]);
+        check_invariants(&b);
+        // Updates for the evicted steps (their leaves now free or reused) are skipped.
+        let done = b.update_priorities(&old.indices, &[7.0; 16]).unwrap();
+        assert_eq!((done.updated, done.stale), (0, 16));
+        check_invariants(&b);
+        assert_eq!(b.max_priority(), 1.0);
+        let batch = b
+            .sample(&SampleRequest::new(4), &mut crate::Rng::seed_from_u64(0))
+            .unwrap();
+        assert!(batch.episode_ids.iter().all(|&id| id == 2));
+    }
+
+    proptest! {
+        #[test]
+        fn bookkeeping_stays_consistent(seed in any::<u64>(), capacity in 1usize..30, alpha in 0.0f64..2.0) {
+            let mut rng = crate::Rng::seed_from_u64(seed);
+            let mut b = PrioritizedEpisodeReplayBuffer::new(capacity, alpha).unwrap();
+            let mut running: Vec<(u64, usize)> = vec![];
+            let mut next_id = 0;
+            for _ in 0..30 {
+                let mut chunks = vec![];
+                for _ in 0..rng.gen_range(1..4) {
+                    if running.is_empty() || rng.gen_bool(0.3) {
+                        running.push((next_id, 0));
+                        next_id += 1;
+                    }
+                    let i = rng.gen_range(0..running.len());
+                    let (id, t) = running[i];
+                    if chunks.iter().any(|c: &Episode| c.id == id) {
+                        continue;
+                    }
+                    let len = rng.gen_range(1..8);
+                    let done = rng.gen_bool(0.3);
+                    chunks.push(chunk(id, t, len, done, false));
+                    if done {
+                        running.remove(i);
+                    } else {
+                        running[i].1 += len;
+                    }
+                }
+                b.add(&chunks).unwrap();
+                check_invariants(&b);
+                if let Ok(batch) = b.sample(&SampleRequest::new(5).beta(0.5), &mut rng) {
+                    let td: Vec<f32> = (0..batch.len()).map(|_| rng.gen_range(-3.0..3.0)).collect();
+                    b.update_priorities(&batch.indices, &td).unwrap();
+                    check_invariants(&b);
+                }
+                let restored = PrioritizedEpisodeReplayBuffer::from_state(b.get_state()).unwrap();
+                check_invariants(&restored);
+                prop_assert_eq!(&restored.sum_tree, &b.sum_tree);
+                prop_assert_eq!(&restored.min_tree, &b.min_tree);
+            }
+        }
     }
 }

@@ -268,8 +268,13 @@ impl EpisodeStore {
     /// in this order).
     pub fn evicted_steps(&self, plan: &AddPlan) -> impl Iterator<Item = (u64, usize)> + '_ {
         let front = plan.new_front;
-        self.runs
-            .iter()
+        // Nothing to scan when nothing is evicted (most calls).
+        let runs = if front > self.num_episodes_evicted {
+            &self.runs[..]
+        } else {
+            &[]
+        };
+        runs.iter()
             .filter(move |r| r.episode < front)
             .flat_map(|r| (r.ts..r.ts + r.len).map(move |ts| (r.episode, ts)))
     }
@@ -302,6 +307,7 @@ impl EpisodeStore {
         }
         if evicted_any {
             self.runs.retain(|r| r.episode >= front);
+            self.rebuild_run_ends();
         }
         for (chunk, target) in chunks.iter().zip(plan.targets) {
             counts.env_steps_added += chunk.len() as u64;
@@ -346,10 +352,10 @@ impl EpisodeStore {
                 ts,
                 len: chunk.len(),
             });
+            self.run_ends.push(self.num_steps);
             on_append(number, ts, chunk.len());
             self.longest = self.longest.max(self.episodes[pos].len());
         }
-        self.rebuild_run_ends();
         if evicted_any {
             self.longest = self.episodes.iter().map(Episode::len).max().unwrap_or(0);
         }
@@ -527,6 +533,27 @@ pub(crate) mod tests {
         .is_err());
         assert_eq!(s.num_steps, before);
         assert!(!s.index_of.contains_key(&12));
+    }
+
+    #[test]
+    fn chunks_without_steps_are_checked_then_skipped() {
+        let mut s = EpisodeStore::new(10).unwrap();
+        // A reset-only chunk stores nothing; its continuation (same t, same obs) starts
+        // the episode just the same.
+        add(&mut s, &[chunk(1, 0, 0, false, false)]).unwrap();
+        assert_eq!((s.episodes.len(), s.num_steps), (0, 0));
+        add(
+            &mut s,
+            &[chunk(1, 0, 2, false, false), chunk(1, 2, 0, false, false)],
+        )
+        .unwrap();
+        assert_eq!((s.episodes.len(), s.num_steps, s.runs().len()), (1, 2, 1));
+        // Still checked: an empty chunk at the wrong t is refused.
+        let err = add(&mut s, &[chunk(1, 5, 0, false, false)]).unwrap_err();
+        assert!(err.to_string().contains("starts at t=5"), "{err}");
+        let mut done_empty = chunk(2, 0, 0, false, false);
+        done_empty.is_terminated = true;
+        assert!(add(&mut s, &[done_empty]).is_err());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `EnvRunner`: steps a vector of envs with a copy of the policy through the env→module and
 //! module→env pipelines and returns episode chunks (RLlib's `SingleAgentEnvRunner`).
 
+use std::time::{Duration, Instant};
+
 use ndarray::Array2;
 use rand::SeedableRng;
 
@@ -51,6 +53,10 @@ pub struct EnvRunnerState {
     /// The vector env's state ([`SyncVectorEnv::save_state`]); `None` when the env cannot
     /// save its state, in which case a restored runner starts fresh episodes.
     pub envs: Option<serde_json::Value>,
+    /// How often the runner at this index was rebuilt after a failure (its seeds derive
+    /// from it). Absent in checkpoints of older builds: 0.
+    #[serde(default)]
+    pub restarts: u64,
 }
 
 fn mismatch(what: String) -> RunnerError {
@@ -111,6 +117,10 @@ pub struct EnvRunner {
     current_obs: Array2<f32>,
     e2m: EnvToModuleBatch,
     m2e: ModuleToEnvBatch,
+    /// Times the runner at this index was rebuilt after a failure; seeds derive from it.
+    restarts: u64,
+    /// How long one sample call may take (checked between env steps).
+    sample_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for EnvRunner {
@@ -132,6 +142,16 @@ impl EnvRunner {
         env_to_module: Pipeline<dyn EnvToModule>,
         module_to_env: Pipeline<dyn ModuleToEnv>,
     ) -> Result<Self, RunnerError> {
+        Self::build(spec, 0, policy, env_to_module, module_to_env)
+    }
+
+    fn build(
+        spec: EnvRunnerSpec,
+        restarts: u64,
+        policy: Box<dyn RLModule>,
+        env_to_module: Pipeline<dyn EnvToModule>,
+        module_to_env: Pipeline<dyn ModuleToEnv>,
+    ) -> Result<Self, RunnerError> {
         let envs = SyncVectorEnv::from_fn(spec.num_envs, |_| spec.env.make())?;
         let obs_space = envs.single_observation_space().clone();
         let act_space = envs.single_action_space().clone();
@@ -142,10 +162,7 @@ impl EnvRunner {
                 policy.obs_dim()
             )));
         }
-        let rng = Rng::seed_from_u64(derive_seed(
-            spec.seed,
-            &["env_runner_actions", &spec.index.to_string()],
-        ));
+        let rng = Rng::seed_from_u64(stream_seed(&spec, restarts, "env_runner_actions"));
         Ok(EnvRunner {
             envs,
             obs_space,
@@ -167,7 +184,46 @@ impl EnvRunner {
             e2m: EnvToModuleBatch::default(),
             m2e: ModuleToEnvBatch::default(),
             spec,
+            restarts,
+            sample_timeout: None,
         })
+    }
+
+    /// A fresh runner in place of this one after a failure: the same spec, one more
+    /// restart (its RNG and envs are seeded from the run's seed, its index and the restart
+    /// count, so a run with the same faults is still deterministic), a copy of this
+    /// runner's policy (the current weights), the given pipelines (the last synchronized
+    /// connector states), the same sample timeout, and the episode-id counter continued so
+    /// ids stay unique. Running episodes are not carried over.
+    pub fn rebuilt(
+        &self,
+        env_to_module: Pipeline<dyn EnvToModule>,
+        module_to_env: Pipeline<dyn ModuleToEnv>,
+    ) -> Result<EnvRunner, RunnerError> {
+        let mut r = Self::build(
+            self.spec.clone(),
+            self.restarts + 1,
+            self.policy.clone_module(),
+            env_to_module,
+            module_to_env,
+        )?;
+        r.next_episode = self.next_episode;
+        r.global_env_steps = self.global_env_steps;
+        r.group_size = self.group_size;
+        r.sample_timeout = self.sample_timeout;
+        Ok(r)
+    }
+
+    /// Times the runner at this index was rebuilt after a failure.
+    pub fn restarts(&self) -> u64 {
+        self.restarts
+    }
+
+    /// Bounds each sample call: past `timeout` (checked between env steps) the call fails
+    /// with [`RunnerError::SampleTimeout`] (or [`RunnerError::EpisodeNeverEnds`] when
+    /// evaluating by episodes and none ended). `None`: no bound.
+    pub fn set_sample_timeout(&mut self, timeout: Option<Duration>) {
+        self.sample_timeout = timeout;
     }
 
     /// The runner's spec.
@@ -254,7 +310,7 @@ impl EnvRunner {
         Ok(EnvRunnerState {
             index: self.spec.index,
             num_envs: self.spec.num_envs,
-            rng: RngState::of(&self.rng),
+            rng: RngState::of(&self.rng).map_err(mismatch)?,
             needs_reset: self.needs_reset,
             seeded: self.seeded,
             next_episode: self.next_episode,
@@ -265,6 +321,7 @@ impl EnvRunner {
             env_to_module: self.env_to_module.state_entries(),
             module_to_env: self.module_to_env.state_entries(),
             envs,
+            restarts: self.restarts,
         })
     }
 
@@ -295,6 +352,7 @@ impl EnvRunner {
         self.module_to_env.set_state_entries(&state.module_to_env)?;
         self.rng = rng;
         self.next_episode = state.next_episode;
+        self.restarts = state.restarts;
         if running {
             if let Some(envs) = &state.envs {
                 self.envs.load_state(envs)?;
@@ -388,14 +446,20 @@ impl EnvRunner {
     /// run's seed; later calls continue their RNGs.
     pub fn reset(&mut self) -> Result<(), RunnerError> {
         let n = self.spec.num_envs;
-        let seed = (!self.seeded).then(|| {
-            derive_seed(
-                self.spec.seed,
-                &["env_runner_envs", &self.spec.index.to_string()],
-            )
-        });
+        let seed =
+            (!self.seeded).then(|| stream_seed(&self.spec, self.restarts, "env_runner_envs"));
         self.seeded = true;
         let reset = self.envs.reset(seed, None)?;
+        if let Some((i, &x)) = reset.obs.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            return Err(RunnerError::NonFinite {
+                env: self.spec.env.name.clone(),
+                runner: self.spec.index,
+                sub_env: i / self.obs_space.flat_dim().max(1),
+                what: "reset observation",
+                value: f64::from(x),
+                step: 0,
+            });
+        }
         self.e2m.env_obs.clear();
         self.e2m.env_obs.extend_from_slice(reset.obs);
         self.process_obs(n)?;
@@ -453,6 +517,16 @@ impl EnvRunner {
         let mut rewards = Vec::with_capacity(n);
         let mut flags = Vec::with_capacity(n);
         let mut reset_obs = Vec::new();
+        if let Some((i, what, value)) = first_non_finite(&step) {
+            return Err(RunnerError::NonFinite {
+                env: self.spec.env.name.clone(),
+                runner: self.spec.index,
+                sub_env: i,
+                what,
+                value,
+                step: out.env_steps / n.max(1) + 1,
+            });
+        }
         for i in 0..n {
             rewards.push(step.rewards[i]);
             flags.push((step.terminated[i], step.truncated[i]));
@@ -471,12 +545,14 @@ impl EnvRunner {
         for (i, chunk) in self.chunks.iter_mut().enumerate() {
             let act = self.m2e.actions.row(i);
             let dist = self.m2e.action_dist_inputs.row(i);
+            // Connectors may hand back arrays in any layout: copy rows that are not
+            // contiguous instead of assuming they are.
             chunk.add_step(
-                act.as_slice().expect("contiguous"),
+                &contiguous(act),
                 self.m2e.action_logp[i],
-                dist.as_slice().expect("contiguous"),
+                &contiguous(dist),
                 rewards[i] as f32,
-                next_obs.row(i).as_slice().expect("contiguous"),
+                &contiguous(next_obs.row(i)),
             );
             self.returns[i] += rewards[i];
             self.lengths[i] += 1;
@@ -514,12 +590,14 @@ impl EnvRunner {
     /// the next call.
     pub fn sample(&mut self, steps_per_env: usize) -> Result<SampleOutput, RunnerError> {
         self.call_env_steps = 0;
+        let deadline = self.deadline();
         if self.needs_reset {
             self.reset()?;
         }
         let mut out = SampleOutput::default();
         for _ in 0..steps_per_env {
             self.step(&mut out)?;
+            self.check_deadline(deadline, &out, false)?;
         }
         let (act_dim, dist_dim) = (self.act_dim(), self.policy.dist_dim());
         for chunk in self.chunks.iter_mut() {
@@ -541,12 +619,19 @@ impl EnvRunner {
     /// Runs fresh episodes until `num_episodes` have ended (evaluation with
     /// `evaluation_duration_unit = "episodes"`); returns their statistics, in the order
     /// they ended (ties in env order). Episodes still running afterwards are dropped.
+    ///
+    /// An env whose episodes never end cannot hang this: past the sample timeout
+    /// ([`set_sample_timeout`](Self::set_sample_timeout)) the call fails, with
+    /// [`RunnerError::EpisodeNeverEnds`] when no episode ended at all.
     pub fn sample_episodes(&mut self, num_episodes: usize) -> Result<SampleOutput, RunnerError> {
         self.call_env_steps = 0;
+        let deadline = self.deadline();
+        self.needs_reset = true;
         self.reset()?;
         let mut out = SampleOutput::default();
         while out.finished.len() < num_episodes {
             self.step(&mut out)?;
+            self.check_deadline(deadline, &out, true)?;
         }
         out.finished.truncate(num_episodes);
         out.episodes.truncate(num_episodes);
@@ -558,12 +643,96 @@ impl EnvRunner {
     /// `evaluation_duration_unit = "timesteps"`); returns the episodes that ended.
     pub fn sample_timesteps(&mut self, steps: usize) -> Result<SampleOutput, RunnerError> {
         self.call_env_steps = 0;
+        let deadline = self.deadline();
+        self.needs_reset = true;
         self.reset()?;
         let mut out = SampleOutput::default();
         while out.env_steps < steps {
             self.step(&mut out)?;
+            self.check_deadline(deadline, &out, false)?;
         }
         self.needs_reset = true;
         Ok(out)
+    }
+
+    fn deadline(&self) -> Option<(Instant, Duration)> {
+        self.sample_timeout.map(|t| (Instant::now(), t))
+    }
+
+    /// Fails the sample call once it has run past its timeout.
+    fn check_deadline(
+        &self,
+        deadline: Option<(Instant, Duration)>,
+        out: &SampleOutput,
+        by_episodes: bool,
+    ) -> Result<(), RunnerError> {
+        let Some((start, timeout)) = deadline else {
+            return Ok(());
+        };
+        if start.elapsed() <= timeout {
+            return Ok(());
+        }
+        let (env, runner, steps, timeout_s) = (
+            self.spec.env.name.clone(),
+            self.spec.index,
+            out.env_steps,
+            timeout.as_secs_f64(),
+        );
+        Err(if by_episodes && out.finished.is_empty() {
+            RunnerError::EpisodeNeverEnds {
+                env,
+                runner,
+                steps,
+                timeout_s,
+            }
+        } else {
+            RunnerError::SampleTimeout {
+                env,
+                runner,
+                steps,
+                timeout_s,
+            }
+        })
+    }
+}
+
+/// A row as a slice: borrowed when contiguous, copied otherwise (connectors may hand back
+/// arrays in any layout).
+fn contiguous<'a>(v: ndarray::ArrayView1<'a, f32>) -> std::borrow::Cow<'a, [f32]> {
+    match v.to_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(v.to_vec()),
+    }
+}
+
+/// The first non-finite reward or observation number of a vector step (sub-env, what, value).
+fn first_non_finite(step: &crate::env::VectorStep<'_>) -> Option<(usize, &'static str, f64)> {
+    let bad = |xs: &[f32]| xs.iter().copied().find(|x| !x.is_finite());
+    for i in 0..step.num_envs() {
+        let r = step.rewards[i];
+        if !r.is_finite() {
+            return Some((i, "reward", r));
+        }
+        if let Some(x) = bad(step.obs_row(i)) {
+            return Some((i, "observation", f64::from(x)));
+        }
+        if let Some(x) = step.final_obs(i).and_then(bad) {
+            return Some((i, "final observation", f64::from(x)));
+        }
+    }
+    None
+}
+
+/// The seed of one of a runner's RNG streams: the original runner's as always, a rebuilt
+/// one's also derived from its restart count.
+fn stream_seed(spec: &EnvRunnerSpec, restarts: u64, stream: &str) -> u64 {
+    let index = spec.index.to_string();
+    if restarts == 0 {
+        derive_seed(spec.seed, &[stream, &index])
+    } else {
+        derive_seed(
+            spec.seed,
+            &[stream, &index, "restart", &restarts.to_string()],
+        )
     }
 }

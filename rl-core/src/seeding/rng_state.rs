@@ -23,20 +23,25 @@ struct RawPcg {
 }
 
 impl RngState {
-    /// The state of `rng`.
-    pub fn of(rng: &Rng) -> Self {
-        let raw: Option<RawPcg> = serde_json::to_string(rng)
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok());
-        let raw = raw.unwrap_or(RawPcg {
-            state: 0,
-            increment: 1,
-        });
-        RngState {
+    /// The exact state of `rng`. Errors (never a silent default) if the RNG's serialized
+    /// form cannot be read back, or does not rebuild the very same generator.
+    pub fn of(rng: &Rng) -> Result<Self, String> {
+        let json =
+            serde_json::to_string(rng).map_err(|e| format!("cannot serialize the RNG: {e}"))?;
+        let raw: RawPcg = serde_json::from_str(&json).map_err(|e| {
+            format!("the RNG serializes as {json}, not as PCG-64 state and increment: {e}")
+        })?;
+        let state = RngState {
             algorithm: "pcg64".into(),
             state: raw.state.to_string(),
             increment: raw.increment.to_string(),
+        };
+        if state.to_rng()? != *rng {
+            return Err(format!(
+                "the RNG state {json} does not rebuild the same RNG"
+            ));
         }
+        Ok(state)
     }
 
     /// The RNG this state describes; an error says what is wrong.
@@ -73,7 +78,7 @@ mod tests {
     fn rng_state_roundtrip() {
         let mut rng = Rng::seed_from_u64(7);
         rng.next_u64();
-        let s = RngState::of(&rng);
+        let s = RngState::of(&rng).unwrap();
         let mut back = s.to_rng().unwrap();
         assert_eq!(back.next_u64(), rng.next_u64());
         assert!(RngState {

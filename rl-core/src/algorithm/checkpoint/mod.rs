@@ -37,7 +37,7 @@ pub use params_io::{
     AdamScalars,
 };
 pub use reader::CheckpointReader;
-pub use safetensors::{decode_safetensors, encode_safetensors, NamedTensor};
+pub use safetensors::{decode_safetensors, encode_safetensors, NamedTensor, MAX_HEADER_BYTES};
 pub use trial_dir::{checkpoint_dir_name, latest_checkpoint, list_checkpoints, prune_checkpoints};
 pub use writer::CheckpointWriter;
 
@@ -195,12 +195,29 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Whether an MLP through the layer widths `dims` (input, hidden…, output) can be stored
+/// in `bytes` bytes of f32 weights: its weight matrices alone (`Σ aᵢ·aᵢ₊₁` numbers, checked
+/// arithmetic) must fit. Lets a reader refuse an architecture claimed by a small file
+/// before allocating it.
+pub fn fits_in(dims: impl IntoIterator<Item = usize>, bytes: u64) -> bool {
+    let dims: Vec<u64> = dims.into_iter().map(|d| d as u64).collect();
+    let weights = dims
+        .windows(2)
+        .try_fold(0u64, |acc, w| acc.checked_add(w[0].checked_mul(w[1])?));
+    weights
+        .and_then(|w| w.checked_mul(4))
+        .is_some_and(|b| b <= bytes)
+}
+
 /// Checks that `rel` is a relative, `/`-separated path without `..` (files stay inside the
 /// checkpoint).
 fn check_rel(root: &Path, rel: &str) -> Result<PathBuf, CheckpointError> {
     let p = Path::new(rel);
     let ok = !rel.is_empty()
         && !rel.contains('\\')
+        && rel
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
         && p.components().all(|c| matches!(c, Component::Normal(_)));
     if ok {
         Ok(root.join(p))
@@ -213,7 +230,9 @@ fn check_rel(root: &Path, rel: &str) -> Result<PathBuf, CheckpointError> {
 }
 
 /// Test-only fault injection: aborts the process at a chosen point of the next saves, to
-/// show that a crash mid-save leaves the previous checkpoint intact. Not for production.
+/// show that a crash mid-save leaves the previous checkpoint intact. Compiled only with the
+/// `test-support` feature (tests enable it through dev-dependencies).
+#[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod fault {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -237,6 +256,18 @@ pub mod fault {
 
     pub(super) fn armed() -> bool {
         ABORT_AT.load(Ordering::SeqCst) != usize::MAX
+    }
+}
+
+/// Without `test-support` the writer's fault points compile to nothing.
+#[cfg(not(feature = "test-support"))]
+mod fault {
+    #[inline(always)]
+    pub(super) fn point(_counter: &mut usize) {}
+
+    #[inline(always)]
+    pub(super) fn armed() -> bool {
+        false
     }
 }
 

@@ -1,7 +1,8 @@
 //! Validated checkpoint reading: every file is checked against its size and SHA-256 in
 //! `metadata.json` before it is parsed.
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -41,19 +42,7 @@ impl CheckpointReader {
             return Err(CheckpointError::new(&dir, CheckpointErrorKind::Missing));
         }
         let meta_path = dir.join(METADATA_FILE);
-        let len = fs::metadata(&meta_path)
-            .map_err(|e| CheckpointError::io(&meta_path, "read the file", e))?
-            .len();
-        if len > MAX_METADATA_BYTES {
-            return Err(CheckpointError::malformed(
-                &meta_path,
-                format!(
-                    "{len} bytes is too large for a metadata file (at most {MAX_METADATA_BYTES})"
-                ),
-            ));
-        }
-        let bytes = fs::read(&meta_path)
-            .map_err(|e| CheckpointError::io(&meta_path, "read the file", e))?;
+        let bytes = read_regular_file(&dir, METADATA_FILE, None, MAX_METADATA_BYTES)?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| CheckpointError::malformed(&meta_path, format!("not valid JSON: {e}")))?;
         let version = value
@@ -192,19 +181,7 @@ impl CheckpointReader {
                 "is not listed in metadata.json: the checkpoint is incomplete or of another layout",
             )
         })?;
-        let actual_len = fs::metadata(&path)
-            .map_err(|e| CheckpointError::io(&path, "read the file", e))?
-            .len();
-        if actual_len != entry.bytes {
-            return Err(CheckpointError::new(
-                &path,
-                CheckpointErrorKind::SizeMismatch {
-                    expected: entry.bytes,
-                    actual: actual_len,
-                },
-            ));
-        }
-        let bytes = fs::read(&path).map_err(|e| CheckpointError::io(&path, "read the file", e))?;
+        let bytes = read_regular_file(&self.dir, rel, Some(entry.bytes), entry.bytes)?;
         if bytes.len() as u64 != entry.bytes {
             return Err(CheckpointError::new(
                 &path,
@@ -227,6 +204,11 @@ impl CheckpointReader {
         Ok(bytes)
     }
 
+    /// The size `metadata.json` records for `rel` (what a reader will accept), if listed.
+    pub fn listed_bytes(&self, rel: &str) -> Option<u64> {
+        self.metadata.files.get(rel).map(|e| e.bytes)
+    }
+
     /// Reads and parses a JSON file (verified as [`read`](Self::read) does).
     pub fn read_json<T: DeserializeOwned>(&self, rel: &str) -> Result<T, CheckpointError> {
         let bytes = self.read(rel)?;
@@ -241,4 +223,73 @@ impl CheckpointReader {
         decode_safetensors(&bytes)
             .map_err(|reason| CheckpointError::malformed(self.path(rel), reason))
     }
+}
+
+/// Reads `rel` inside `dir` as an untrusted file: every component below `dir` must be a
+/// plain directory or, last, a regular file — a symbolic link (which could point outside
+/// the checkpoint), a device (`/dev/zero` never ends) or a FIFO (blocks) is refused — and at
+/// most `limit` bytes are read, whatever the file claims. With `expected`, a file of
+/// another size is refused before reading.
+pub(super) fn read_regular_file(
+    dir: &Path,
+    rel: &str,
+    expected: Option<u64>,
+    limit: u64,
+) -> Result<Vec<u8>, CheckpointError> {
+    let path = check_rel(dir, rel)?;
+    let mut at = dir.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let meta =
+            fs::symlink_metadata(&at).map_err(|e| CheckpointError::io(&at, "read the file", e))?;
+        let last = i + 1 == parts.len();
+        let kind_ok = if last {
+            meta.file_type().is_file()
+        } else {
+            meta.file_type().is_dir()
+        };
+        if !kind_ok {
+            let what = if meta.file_type().is_symlink() {
+                "a symbolic link"
+            } else if last {
+                "not a regular file"
+            } else {
+                "not a directory"
+            };
+            return Err(CheckpointError::malformed(
+                &at,
+                format!("is {what}; a checkpoint holds only plain files and directories (links could reach outside it)"),
+            ));
+        }
+        if last {
+            if let Some(expected) = expected.filter(|&n| n != meta.len()) {
+                return Err(CheckpointError::new(
+                    &at,
+                    CheckpointErrorKind::SizeMismatch {
+                        expected,
+                        actual: meta.len(),
+                    },
+                ));
+            }
+            if meta.len() > limit {
+                return Err(CheckpointError::malformed(
+                    &at,
+                    format!("{} bytes is too large (at most {limit})", meta.len()),
+                ));
+            }
+        }
+    }
+    let file = File::open(&path).map_err(|e| CheckpointError::io(&path, "read the file", e))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| CheckpointError::io(&path, "read the file", e))?;
+    if bytes.len() as u64 > limit {
+        return Err(CheckpointError::malformed(
+            &path,
+            format!("grew past {limit} bytes while being read"),
+        ));
+    }
+    Ok(bytes)
 }

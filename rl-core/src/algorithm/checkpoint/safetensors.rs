@@ -65,13 +65,23 @@ pub fn encode_safetensors(
     out
 }
 
+/// The largest header accepted (the `safetensors` crate's limit).
+pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+
 /// Decodes a safetensors file of F32 tensors (see [`encode_safetensors`]); tensors come
-/// back in the order of their data. Every inconsistency is an error, never a panic.
+/// back in the order of their data. Every inconsistency is an error, never a panic, and
+/// nothing is allocated for a tensor before its shape and byte range are checked against
+/// the data actually present: a header claiming a huge tensor costs nothing.
 pub fn decode_safetensors(bytes: &[u8]) -> Result<Vec<NamedTensor>, String> {
     let head_len = bytes
         .get(..8)
         .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
         .ok_or("shorter than the 8-byte safetensors header length")?;
+    if head_len > MAX_HEADER_BYTES {
+        return Err(format!(
+            "header length {head_len} exceeds the {MAX_HEADER_BYTES}-byte limit"
+        ));
+    }
     let data_start = 8u64
         .checked_add(head_len)
         .filter(|&s| s <= bytes.len() as u64)

@@ -32,13 +32,20 @@ pub(super) fn runner_group<L: AlgorithmLogic>(
 ) -> Result<EnvRunnerGroup, AlgorithmError> {
     let base = config.base();
     let seed = base.seed.unwrap_or(0);
-    let (num_runners, seed, explore, update_stats) = match role {
-        RunnerRole::Training => (base.num_env_runners, seed, true, true),
+    let (num_runners, seed, explore, update_stats, fault_tolerance) = match role {
+        RunnerRole::Training => (
+            base.num_env_runners,
+            seed,
+            true,
+            true,
+            base.fault_tolerance(),
+        ),
         RunnerRole::Evaluation => (
             base.evaluation_num_env_runners,
             derive_seed(seed, &["evaluation"]),
             base.evaluation_explore,
             false,
+            base.evaluation_fault_tolerance(),
         ),
     };
     let env = EnvSpec::with_config(base.env.clone(), base.env_config.clone());
@@ -62,7 +69,7 @@ pub(super) fn runner_group<L: AlgorithmLogic>(
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(EnvRunnerGroup::new(runners, num_runners > 0))
+    Ok(EnvRunnerGroup::new(runners, num_runners > 0).with_fault_tolerance(fault_tolerance))
 }
 
 /// `episode_return_{mean,min,max}` and `episode_len_{mean,min,max}` under `prefix`.

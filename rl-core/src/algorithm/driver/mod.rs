@@ -26,7 +26,7 @@ use crate::algorithm::registry::AlgorithmRegistration;
 use crate::algorithm::{Algorithm, AlgorithmError, ConfigError, Counters, InferencePolicy};
 use crate::env::EnvSpec;
 use crate::learner::Learner;
-use crate::metrics::{float, EpisodeWindow, ResultDict, TrialWriter};
+use crate::metrics::{float, EpisodeWindow, ResultDict, ResultLogger, TrialWriter};
 use crate::runner::EnvRunnerGroup;
 
 use evaluation::RunnerRole;
@@ -46,6 +46,7 @@ pub struct Driver<L: AlgorithmLogic> {
     counters: Counters,
     connector_states: Vec<Option<Value>>,
     trial: Option<TrialWriter>,
+    loggers: Vec<Box<dyn ResultLogger>>,
     iterations_since_restore: usize,
 }
 
@@ -90,6 +91,7 @@ impl<L: AlgorithmLogic> Driver<L> {
             counters: Counters::default(),
             connector_states: Vec::new(),
             trial: None,
+            loggers: Vec::new(),
             iterations_since_restore: 0,
         })
     }
@@ -177,13 +179,25 @@ impl<L: AlgorithmLogic> Driver<L> {
     /// Writes Tune's trial files (`params.json`, `result.json`, `progress.csv`) into `dir`
     /// from now on, and keeps periodic and end-of-run checkpoints there; returns the
     /// directory.
+    ///
+    /// A fresh algorithm starts fresh files. One restored from a checkpoint (it has
+    /// completed iterations) continues the files already in `dir`: the rows up to its
+    /// iteration are kept, later ones (written after that checkpoint, before the run
+    /// stopped) are dropped, columns are merged — so nothing is lost and nothing is listed
+    /// twice.
     pub fn log_to(&mut self, dir: impl AsRef<Path>) -> Result<PathBuf, AlgorithmError> {
         let dir = dir.as_ref();
         let params = serde_json::to_value(&self.config).map_err(|e| AlgorithmError::Io {
             context: "serializing the config".into(),
             source: e.into(),
         })?;
-        let writer = TrialWriter::create(dir, &params).map_err(|source| AlgorithmError::Io {
+        let iteration = self.counters.training_iteration;
+        let writer = if iteration > 0 {
+            TrialWriter::resume(dir, &params, iteration as u64)
+        } else {
+            TrialWriter::create(dir, &params)
+        }
+        .map_err(|source| AlgorithmError::Io {
             context: format!("creating trial files in {}", dir.display()),
             source,
         })?;
@@ -240,6 +254,7 @@ impl<L: AlgorithmLogic> Driver<L> {
         let mut result = ResultDict::new();
 
         // Sampling.
+        crate::metrics::fault_tolerance_keys(&mut result, &self.runners);
         evaluation::episode_keys(&mut result, "env_runners", &self.window);
         put(
             &mut result,
@@ -361,6 +376,14 @@ impl<L: AlgorithmLogic> Driver<L> {
                 source,
             })?;
         }
+        for logger in &mut self.loggers {
+            logger
+                .on_result(&result)
+                .map_err(|source| AlgorithmError::Io {
+                    context: "logging the result".into(),
+                    source,
+                })?;
+        }
         // Periodic checkpoints into the run's output directory; `checkpoint_at_end` is
         // honoured by `stop()`.
         self.checkpoint_if_due()?;
@@ -418,6 +441,10 @@ impl<L: AlgorithmLogic> Algorithm for Driver<L> {
 
     fn stop(&mut self) -> Result<Option<PathBuf>, AlgorithmError> {
         Driver::stop(self)
+    }
+
+    fn add_logger(&mut self, logger: Box<dyn ResultLogger>) {
+        self.loggers.push(logger);
     }
 
     fn config_json(&self) -> Value {

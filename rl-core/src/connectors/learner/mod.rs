@@ -40,7 +40,7 @@ pub struct LearnerContext<'a> {
 
 /// One learner-pipeline transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait LearnerConnector: Named + ConnectorState + Send + Sync {
+pub trait LearnerConnector: Named + ConnectorState + CloneLearnerConnector + Send + Sync {
     /// Transforms the data in place.
     fn process(
         &mut self,
@@ -48,6 +48,8 @@ pub trait LearnerConnector: Named + ConnectorState + Send + Sync {
         ctx: &mut LearnerContext<'_>,
     ) -> Result<(), ConnectorError>;
 }
+
+crate::connectors::pipeline::connector_clone!(LearnerConnector, CloneLearnerConnector);
 
 impl Pipeline<dyn LearnerConnector> {
     /// Runs every connector in order.

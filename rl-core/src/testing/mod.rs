@@ -1,4 +1,8 @@
-//! Helpers for tests that read the golden conformance data (`../shared/conformance`).
+//! Test support (the `test-support` feature): the golden conformance data
+//! (`../shared/conformance`) and an env that fails on purpose ([`fault_env`]).
+
+pub mod fault_env;
+pub mod scripted_env;
 
 use std::path::PathBuf;
 
@@ -13,7 +17,7 @@ pub fn conformance_dir() -> PathBuf {
 
 /// Reads and parses one JSON file of the conformance data.
 ///
-/// Panics with a message saying where it looked when the file is absent: conformance
+/// Test support only: panics (on purpose, so the test fails) with a message saying where it looked when the file is absent: conformance
 /// tests must fail, never skip, without their data.
 pub fn load_conformance_json(file_name: &str) -> serde_json::Value {
     let path = conformance_dir().join(file_name);

@@ -1,0 +1,43 @@
+//! Writes a TensorBoard event file from a trial's `result.json`, as Ray Tune's
+//! `TBXLoggerCallback` would have written it during the run.
+//!
+//! ```sh
+//! cargo run --release --example tensorboard_from_results -- TRIAL_DIR [OUT_DIR]
+//! tensorboard --logdir OUT_DIR
+//! ```
+//!
+//! `TRIAL_DIR` holds `result.json` (ours or Ray Tune's); the event file goes into `OUT_DIR`
+//! (default: `TRIAL_DIR`). Check it with TensorBoard's own reader:
+//! `python scripts/check_tfevents.py OUT_DIR` (needs `result.json` beside it).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rl::logger::{ResultLogger, TensorBoardLogger};
+use rl::results::read_results;
+
+fn run(trial: PathBuf, out: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
+    let results = read_results(trial.join("result.json"))?;
+    let mut tb = TensorBoardLogger::create(&out)?;
+    for r in &results {
+        tb.on_result(r)?;
+    }
+    println!("{} results -> {}", results.len(), tb.path().display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1).map(PathBuf::from);
+    let Some(trial) = args.next() else {
+        eprintln!("usage: tensorboard_from_results TRIAL_DIR [OUT_DIR]");
+        return ExitCode::from(2);
+    };
+    let out = args.next().unwrap_or_else(|| trial.clone());
+    match run(trial, out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
