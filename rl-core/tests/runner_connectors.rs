@@ -277,3 +277,75 @@ fn mean_std_filter_states_merge_across_runners() {
     assert_eq!(filter["synced"]["count"], serde_json::json!(expected));
     assert_eq!(filter["delta"]["count"], serde_json::json!(0));
 }
+
+/// Records the `global_env_steps` every module→env pass sees (its state, so the test can
+/// read it back).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct RecordEnvSteps(Vec<u64>);
+
+#[typetag::serde]
+impl rl_core::connectors::ModuleToEnv for RecordEnvSteps {
+    fn get_state(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!(self.0))
+    }
+
+    fn process(
+        &mut self,
+        _batch: &mut rl_core::connectors::ModuleToEnvBatch,
+        ctx: &mut ConnectorContext<'_>,
+    ) -> Result<(), ConnectorError> {
+        self.0.push(ctx.global_env_steps);
+        Ok(())
+    }
+}
+
+/// The env-step count connectors see is RLlib 2.60's `t` for `forward_exploration`:
+/// `(synced / k + steps this sample call) · k` with `k` runners in the group — the synced
+/// count does not move between syncs, and each sample call counts from 0 again.
+#[test]
+fn connectors_see_rllibs_exploration_timestep() {
+    let env = register_chain();
+    let seen = |group: &mut EnvRunnerGroup, calls: usize| -> Vec<Vec<u64>> {
+        for _ in 0..calls {
+            group.sample(3).unwrap();
+        }
+        group
+            .runners()
+            .iter()
+            .map(|r| {
+                let state = r.module_to_env().connectors()[2].get_state().unwrap();
+                serde_json::from_value(state).unwrap()
+            })
+            .collect()
+    };
+    let make = |index: usize| {
+        let mut m2e = Pipeline::default_module_to_env(true, false);
+        m2e.append(Box::new(RecordEnvSteps::default()));
+        EnvRunner::new(
+            EnvRunnerSpec {
+                env: env.clone(),
+                num_envs: 2,
+                index,
+                seed: 7,
+                explore: true,
+                update_connector_stats: true,
+            },
+            Box::new(uniform()),
+            Pipeline::default_env_to_module(false),
+            m2e,
+        )
+        .unwrap()
+    };
+    // One runner with two envs: each vector step adds 2.
+    let mut one = EnvRunnerGroup::new(vec![make(0)], false);
+    one.set_global_env_steps(100);
+    assert_eq!(seen(&mut one, 2), [vec![100, 102, 104, 100, 102, 104]]);
+    // Two runners: RLlib scales this runner's steps by the group size.
+    let mut two = EnvRunnerGroup::new(vec![make(0), make(1)], false);
+    two.set_global_env_steps(101);
+    assert_eq!(
+        seen(&mut two, 1),
+        [vec![100, 104, 108], vec![100, 104, 108]]
+    );
+    assert_eq!(two.runners()[0].global_env_steps(), 112);
+}

@@ -362,6 +362,14 @@ impl PPOConfig {
         if self.adam_eps.is_nan() || self.adam_eps <= 0.0 {
             return err(format!("adam_eps = {} must be positive", self.adam_eps));
         }
+        // Model settings PPO's module does not have: refused rather than ignored.
+        let m = &b.model_config;
+        if !m.head_fcnet_hiddens.is_empty()
+            || m.fcnet_bias_initializer.is_some()
+            || m.head_fcnet_bias_initializer.is_some()
+        {
+            return err("PPO's module has linear pi/vf heads and `initializer`'s biases: leave head_fcnet_hiddens empty and fcnet_bias_initializer / head_fcnet_bias_initializer unset".into());
+        }
         // GAE's γ and λ come from `gamma` and `lambda_`; pipelines may not say otherwise.
         config::check_connectors(self)
     }
@@ -413,24 +421,7 @@ impl AlgoConfig for PPOConfig {
     }
 }
 
-/// Piecewise-linear interpolation of a `[[timestep, value], …]` schedule (RLlib's
-/// `PiecewiseSchedule` with linear interpolation; constant beyond the ends).
-pub fn schedule_value(schedule: &[(u64, f64)], t: u64) -> f64 {
-    match schedule {
-        [] => 0.0,
-        [(t0, v0), ..] if t <= *t0 => *v0,
-        _ => {
-            for w in schedule.windows(2) {
-                let ((ta, va), (tb, vb)) = (w[0], w[1]);
-                if t < tb {
-                    let alpha = (t - ta) as f64 / (tb - ta).max(1) as f64;
-                    return va + alpha * (vb - va);
-                }
-            }
-            schedule[schedule.len() - 1].1
-        }
-    }
-}
+pub use crate::schedule::schedule_value;
 
 #[cfg(test)]
 mod tests {

@@ -80,6 +80,19 @@ pub struct ModelConfig {
     pub vf_share_layers: bool,
     /// `"torch_default"` (RLlib's default), `"orthogonal"` (CleanRL's gains) or `"xavier"`.
     pub initializer: String,
+    /// The encoder layers' bias initializer (RLlib's `fcnet_bias_initializer`): `None`
+    /// keeps `initializer`'s, `"zeros_"` sets the biases to zero.
+    pub fcnet_bias_initializer: Option<String>,
+    /// Hidden layer sizes of the heads after the encoder (RLlib's `head_fcnet_hiddens`,
+    /// default `[]`: a single linear output layer). Modules without head hidden layers
+    /// (PPO's) refuse a non-empty list.
+    pub head_fcnet_hiddens: Vec<usize>,
+    /// Activation of the head hidden layers (RLlib's `head_fcnet_activation`, default
+    /// `"relu"`).
+    pub head_fcnet_activation: String,
+    /// The head layers' bias initializer (RLlib's `head_fcnet_bias_initializer`), as
+    /// `fcnet_bias_initializer`.
+    pub head_fcnet_bias_initializer: Option<String>,
 }
 
 impl Default for ModelConfig {
@@ -89,6 +102,10 @@ impl Default for ModelConfig {
             fcnet_activation: "tanh".into(),
             vf_share_layers: false,
             initializer: "torch_default".into(),
+            fcnet_bias_initializer: None,
+            head_fcnet_hiddens: Vec::new(),
+            head_fcnet_activation: "relu".into(),
+            head_fcnet_bias_initializer: None,
         }
     }
 }
@@ -352,6 +369,14 @@ pub trait AlgoConfig:
     fn get(&self, key: &str) -> Option<serde_json::Value> {
         get_by_key(self, key)
     }
+
+    /// Steps each env collects per sample call (RLlib's overridable
+    /// `get_rollout_fragment_length`): by default the shared rule,
+    /// [`AlgorithmConfig::rollout_fragment_length`]; an algorithm may resolve `"auto"` its
+    /// own way (RLlib's DQN: `n_step`).
+    fn get_rollout_fragment_length(&self) -> usize {
+        self.base().rollout_fragment_length()
+    }
 }
 
 impl AlgorithmConfig {
@@ -433,14 +458,35 @@ impl AlgorithmConfig {
                 self.model_config.fcnet_hiddens
             ));
         }
-        if !matches!(
-            self.model_config.fcnet_activation.as_str(),
-            "tanh" | "relu" | "linear"
-        ) {
+        let m = &self.model_config;
+        for (key, activation) in [
+            ("fcnet_activation", &m.fcnet_activation),
+            ("head_fcnet_activation", &m.head_fcnet_activation),
+        ] {
+            if !matches!(activation.as_str(), "tanh" | "relu" | "linear") {
+                return err(format!(
+                    "{key} = {activation:?}: use \"tanh\", \"relu\" or \"linear\""
+                ));
+            }
+        }
+        if m.head_fcnet_hiddens.contains(&0) {
             return err(format!(
-                "fcnet_activation = {:?}: use \"tanh\", \"relu\" or \"linear\"",
-                self.model_config.fcnet_activation
+                "head_fcnet_hiddens = {:?}: layer sizes must be positive",
+                m.head_fcnet_hiddens
             ));
+        }
+        for (key, init) in [
+            ("fcnet_bias_initializer", &m.fcnet_bias_initializer),
+            (
+                "head_fcnet_bias_initializer",
+                &m.head_fcnet_bias_initializer,
+            ),
+        ] {
+            if let Some(i) = init.as_deref().filter(|&i| i != "zeros_") {
+                return err(format!(
+                    "{key} = {i:?}: use \"zeros_\" or None (the initializer's own bias)"
+                ));
+            }
         }
         if self.metrics_num_episodes_for_smoothing == 0 {
             return err("metrics_num_episodes_for_smoothing = 0: it must be at least 1".into());

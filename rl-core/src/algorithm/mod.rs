@@ -49,6 +49,9 @@ pub enum AlgorithmError {
     /// Building a module (its layers and parameters) failed.
     #[error("module: {0}")]
     Nn(#[from] rl_nn::NnError),
+    /// A replay buffer refused an add, a sample or a priority update.
+    #[error("replay buffer: {0}")]
+    Replay(#[from] crate::replay::ReplayError),
     /// Reading or writing files failed.
     #[error("{context}: {source}")]
     Io {

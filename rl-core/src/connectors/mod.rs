@@ -64,8 +64,11 @@ pub struct ConnectorContext<'a> {
     pub observation_space: &'a Space,
     /// The env's action space.
     pub action_space: &'a Space,
-    /// Env steps the whole run has sampled so far, as the env runner counts them (RLlib's
-    /// `num_env_steps_sampled_lifetime` on the runner): what an exploration schedule reads.
+    /// Env steps the whole run has sampled so far, as the env runner estimates them: the
+    /// `t` RLlib's env runner passes to `forward_exploration` (the count synced once per
+    /// iteration plus this sample call's steps; see
+    /// [`EnvRunner::global_env_steps`](crate::runner::EnvRunner::global_env_steps)). What an
+    /// exploration schedule reads.
     pub global_env_steps: u64,
 }
 

@@ -228,6 +228,7 @@ impl<L: AlgorithmLogic> Driver<L> {
         loop {
             let mut ctx = StepContext {
                 config: self.config.base(),
+                rollout_fragment_length: self.config.get_rollout_fragment_length(),
                 runners: &mut self.runners,
                 window: &mut self.window,
                 counters: &mut self.counters,
@@ -246,6 +247,10 @@ impl<L: AlgorithmLogic> Driver<L> {
     fn train_iteration(&mut self) -> Result<ResultDict, AlgorithmError> {
         let start = Instant::now();
         let tally = self.training_steps(start)?;
+        // RLlib's `sync_env_runner_states` after the training steps: the runners' count of
+        // the run's env steps (what an exploration schedule reads) moves once per iteration.
+        self.runners
+            .set_global_env_steps(self.counters.num_env_steps_sampled_lifetime);
         self.counters.training_iteration += 1;
         self.iterations_since_restore += 1;
         let mut result = ResultDict::new();
