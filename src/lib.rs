@@ -3,8 +3,6 @@
 //! ```no_run
 //! use rl::prelude::*;
 //!
-//! and adds what a user sees of a run:
-//! - [`tune`]: Ray Tune's sweeps (search spaces, schedulers, trial files, resume);
 //! # fn main() -> Result<(), AlgorithmError> {
 //! let mut algo = PPOConfig::new()
 //!     .environment("CartPole-v1")
@@ -26,6 +24,7 @@
 //! - [`nn`] (`rl-nn`): reverse-mode autodiff, layers, Adam, action distributions.
 //!
 //! Beside them, `rl` has what a user sees of a run:
+//! - [`tune`]: Ray Tune's sweeps (search spaces, schedulers, trial files, resume);
 //! - [`logger`]: result loggers, TensorBoard event files with Ray Tune's tags;
 //! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
 //! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG;
