@@ -78,7 +78,7 @@ pub mod prelude {
     #[doc(no_inline)]
     pub use rand::{Rng as _, SeedableRng};
     #[doc(no_inline)]
-    pub use rl_algos::{register_builtins, PPOConfig, PPO};
+    pub use rl_algos::{register_builtins, DQNConfig, PPOConfig, DQN, PPO};
     #[doc(no_inline)]
     pub use rl_core::algorithm::{
         algorithm_from_checkpoint, build_algorithm, default_config, register_algorithm,
