@@ -57,19 +57,20 @@ fn strip(v: &mut Value) {
 #[test]
 fn a2c_learns_cartpole_on_three_seeds() {
     // Greedy evaluation (10 episodes every 5 iterations of 256 env steps) first reaches
-    // 475 at iterations 45, 35 and 65 for seeds 0, 1 and 2; the budget is 100 iterations.
+    // 475 at iterations 50, 40, 135, 85, 60, 30 for seeds 0–5 (measured with the
+    // shape-ordered kernels and RLlib's bootstrap-step flags); the budget is 160 iterations.
     for seed in 0..3 {
         let out = tmp(&format!("learn{seed}"));
-        run_example(&out, &format!("--seed {seed} --iterations 100"));
+        run_example(&out, &format!("--seed {seed} --iterations 160"));
         let evals: Vec<f64> = results(&out).iter().filter_map(eval_return).collect();
-        assert_eq!(evals.len(), 20, "an evaluation every 5 iterations");
+        assert_eq!(evals.len(), 32, "an evaluation every 5 iterations");
         assert!(
             evals[0] < 200.0,
             "seed {seed}: the first evaluation should be poor: {evals:?}"
         );
         assert!(
             evals.iter().any(|&e| e >= 475.0),
-            "seed {seed}: the greedy evaluation never reached 475 in 100 iterations: {evals:?}"
+            "seed {seed}: the greedy evaluation never reached 475 in 160 iterations: {evals:?}"
         );
         let _ = std::fs::remove_dir_all(&out);
     }

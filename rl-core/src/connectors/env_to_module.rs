@@ -27,7 +27,7 @@ pub struct EnvToModuleBatch {
 /// use serde::{Deserialize, Serialize};
 ///
 /// /// Clips observations to ±`limit`.
-/// #[derive(Serialize, Deserialize)]
+/// #[derive(Clone, Serialize, Deserialize)]
 /// struct ClipObs {
 ///     limit: f32,
 /// }

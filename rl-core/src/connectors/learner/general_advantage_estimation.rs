@@ -32,8 +32,9 @@ pub struct GeneralAdvantageEstimation {
     /// (`loss_mask` true), leaving out the bootstrap steps
     /// [`AddOneTsToEpisodesAndTruncate`](super::AddOneTsToEpisodesAndTruncate) appends.
     /// Off by default, as RLlib 2.60 counts those steps, whose advantages run on into the
-    /// next chunk (`docs/ppo_vs_rllib.md`).
-    #[serde(default)]
+    /// next chunk (`docs/ppo_vs_rllib.md`). Written only when on, so that pipelines saved
+    /// before it existed read and write the same JSON.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub standardize_real_rows_only: bool,
 }
 
