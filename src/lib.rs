@@ -10,7 +10,8 @@
 //! - [`logger`]: result loggers, TensorBoard event files with Ray Tune's tags;
 //! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
 //! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG;
-//! - [`render`]: CartPole drawn as text in the terminal.
+//! - [`render`]: CartPole drawn as text in the terminal;
+//! - `cli` (feature `cli`, on by default): the `rl` command line and its argument structs.
 #![warn(missing_docs)]
 
 pub use rl_algos as algos;
@@ -18,6 +19,8 @@ pub use rl_core as core;
 pub use rl_envs as envs;
 pub use rl_nn as nn;
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod logger;
 #[cfg(feature = "plot")]
 pub mod plot;
