@@ -26,8 +26,7 @@ impl std::str::FromStr for KeyValue {
         if key.is_empty() {
             return Err(format!("`{s}`: the key is empty; expected KEY=VALUE"));
         }
-        let value =
-            serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+        let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
         Ok(KeyValue {
             key: key.to_string(),
             value,
@@ -50,9 +49,7 @@ impl std::str::FromStr for StopArg {
     fn from_str(s: &str) -> Result<Self, String> {
         let kv: KeyValue = s.parse()?;
         let threshold = kv.value.as_f64().ok_or_else(|| {
-            format!(
-                "`{s}`: the threshold must be a number, e.g. training_iteration=100"
-            )
+            format!("`{s}`: the threshold must be a number, e.g. training_iteration=100")
         })?;
         Ok(StopArg {
             key: kv.key,

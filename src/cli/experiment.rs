@@ -43,8 +43,7 @@ pub fn read_file(path: &Path) -> Result<Value, CliError> {
             let msg = e.to_string().replace('\n', " ");
             CliError::Usage(format!("{}: bad TOML: {}", path.display(), msg.trim()))
         })?;
-        serde_json::to_value(t)
-            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?
+        serde_json::to_value(t).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?
     };
     match value {
         Value::Object(_) => Ok(value),
@@ -209,11 +208,11 @@ pub fn set_key(config: &mut Value, kv: &KeyValue) -> Result<(), CliError> {
         .map_err(|e| CliError::Usage(format!("--set {}: {e}", kv.key)))
 }
 
-/// Splits a file into (algorithm, stop, config), telling an experiment from a bare config.
-fn split_file(
-    path: &Path,
-    value: Value,
-) -> Result<(Option<String>, StopCriteria, Map<String, Value>), CliError> {
+/// What a training file says: (algorithm, stop criteria, config).
+type FileParts = (Option<String>, StopCriteria, Map<String, Value>);
+
+/// Splits a file into its parts, telling an experiment from a bare config.
+fn split_file(path: &Path, value: Value) -> Result<FileParts, CliError> {
     let origin = path.display().to_string();
     let Value::Object(mut top) = value else {
         unreachable!("read_file returns objects");
@@ -301,7 +300,8 @@ mod tests {
 
     #[test]
     fn merge_goes_into_sections() {
-        let mut a = json!({"lr": 1, "model_config": {"fcnet_hiddens": [256], "vf_share_layers": false}});
+        let mut a =
+            json!({"lr": 1, "model_config": {"fcnet_hiddens": [256], "vf_share_layers": false}});
         merge(
             &mut a,
             json!({"lr": 2, "model_config": {"fcnet_hiddens": [64]}}),

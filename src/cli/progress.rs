@@ -183,8 +183,8 @@ impl TrainProgress {
             Mode::Json => eprintln!("{line}"),
             Mode::Plain => println!("{line}"),
             Mode::Bar => match &self.bar {
-                Some(bar) => bar.println(line),
-                None => println!("{line}"),
+                Some(bar) if !bar.is_finished() => bar.println(line),
+                _ => println!("{line}"),
             },
         }
     }
@@ -201,7 +201,7 @@ impl Drop for TrainProgress {
     fn drop(&mut self) {
         if let Some(bar) = &self.bar {
             if !bar.is_finished() {
-                bar.abandon();
+                bar.finish_and_clear();
             }
         }
     }
@@ -229,6 +229,9 @@ mod tests {
         );
         let r = json!({"training_iteration": 1});
         let line = iteration_line(r.as_object().unwrap());
-        assert!(line.contains("return       - (min -, max -)") && !line.contains("eval"), "{line}");
+        assert!(
+            line.contains("return       - (min -, max -)") && !line.contains("eval"),
+            "{line}"
+        );
     }
 }

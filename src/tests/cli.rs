@@ -40,7 +40,12 @@ fn s(p: &Path) -> &str {
 /// Asserts the command failed with `code` and a one-line `error: …` message; returns it.
 fn one_line_error(o: &Output, code: i32) -> String {
     let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}\nstdout: {}", stdout(o));
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stderr: {err}\nstdout: {}",
+        stdout(o)
+    );
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "one line expected: {err}");
     assert!(lines[0].starts_with("error: "), "{err}");
@@ -106,7 +111,10 @@ fn train_writes_trial_files_tensorboard_events_and_a_checkpoint() {
         .collect();
     assert_eq!(events.len(), 1);
     assert!(events[0].metadata().unwrap().len() > 0);
-    assert!(dir.join("checkpoint_000000").join("metadata.json").is_file());
+    assert!(dir
+        .join("checkpoint_000000")
+        .join("metadata.json")
+        .is_file());
     // Not a terminal: one plain line per iteration, then where the files are.
     let text = stdout(out);
     assert_eq!(
@@ -114,7 +122,10 @@ fn train_writes_trial_files_tensorboard_events_and_a_checkpoint() {
         2,
         "{text}"
     );
-    assert!(text.contains(&format!("results in {}", dir.display())), "{text}");
+    assert!(
+        text.contains(&format!("results in {}", dir.display())),
+        "{text}"
+    );
     assert!(text.contains("Checkpoint: "), "{text}");
 }
 
@@ -149,7 +160,8 @@ fn json_prints_one_parsable_result_per_iteration_and_nothing_else() {
         .map(|r| r["training_iteration"].as_u64().unwrap())
         .collect();
     assert_eq!(its, [1, 2, 3]);
-    assert_eq!(lines[2]["config"]["train_batch_size"], 200);
+    // --set reached the config: 200 env steps per iteration.
+    assert_eq!(lines[2]["num_env_steps_sampled_lifetime"], 600);
     assert!(lines[2]["env_runners"]["episode_return_mean"].is_number());
     // The same results as the trial file.
     assert_eq!(read_lines(&dir.join("result.json")), lines);
@@ -174,19 +186,37 @@ fn an_unknown_key_is_a_usage_error_naming_it() {
 
 #[test]
 fn bad_values_and_flags_are_usage_errors() {
-    let line = one_line_error(&rl(&["train", "--set", "minibatch_size=0"]), 2);
+    let seed_config = ["train", "--config", "configs/cartpole_ppo.toml"];
+    let line = one_line_error(
+        &rl(&[&seed_config[..], &["--set", "minibatch_size=0"]].concat()),
+        2,
+    );
     assert!(line.contains("minibatch_size"), "{line}");
     let line = one_line_error(&rl(&["train", "--env", "CartPol-v1"]), 2);
-    assert!(line.contains("CartPol-v1") && line.contains("CartPole-v1"), "{line}");
+    assert!(
+        line.contains("CartPol-v1") && line.contains("CartPole-v1"),
+        "{line}"
+    );
     let line = one_line_error(&rl(&["train", "--algo", "NoSuchAlgo"]), 2);
-    assert!(line.contains("NoSuchAlgo") && line.contains("PPO"), "{line}");
+    assert!(
+        line.contains("NoSuchAlgo") && line.contains("PPO"),
+        "{line}"
+    );
     let line = one_line_error(&rl(&["train", "--config", "configs/no_such_file.toml"]), 2);
     assert!(line.contains("no_such_file.toml"), "{line}");
-    let line = one_line_error(&rl(&["train", "--config", "configs/tune_minibatch.toml"]), 2);
+    let line = one_line_error(
+        &rl(&["train", "--config", "configs/tune_minibatch.toml"]),
+        2,
+    );
     assert!(line.contains("rl tune"), "{line}");
     // clap's own usage errors exit with 2 too.
     assert_eq!(rl(&["train", "--no-such-flag"]).status.code(), Some(2));
-    assert_eq!(rl(&["train", "--stop", "training_iteration=soon"]).status.code(), Some(2));
+    assert_eq!(
+        rl(&["train", "--stop", "training_iteration=soon"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(rl(&[]).status.code(), Some(2));
 }
 
@@ -196,7 +226,10 @@ fn train_refuses_to_overwrite_a_run() {
     let before = std::fs::read_to_string(dir.join("result.json")).unwrap();
     let line = one_line_error(&rl(&["train", "--output", s(dir)]), 2);
     assert!(line.contains("rl resume"), "{line}");
-    assert_eq!(std::fs::read_to_string(dir.join("result.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("result.json")).unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -213,13 +246,29 @@ fn evaluate_runs_the_checkpoints_policy() {
         v["env_runners"]["episode_return_min"].as_f64().unwrap(),
         v["env_runners"]["episode_return_max"].as_f64().unwrap(),
     );
-    assert!(min >= 1.0 && min <= mean && mean <= max && max <= 500.0, "{v}");
+    assert!(
+        min >= 1.0 && min <= mean && mean <= max && max <= 500.0,
+        "{v}"
+    );
     // A run directory means its latest checkpoint; the text form and --render work.
-    let o = rl(&["evaluate", s(dir), "--episodes", "1", "--explore", "--render"]);
+    let o = rl(&[
+        "evaluate",
+        s(dir),
+        "--episodes",
+        "1",
+        "--explore",
+        "--render",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("[=o=]") && text.contains("episode   1: return"), "{text}");
-    assert!(text.contains("evaluation/env_runners/episode_return_mean"), "{text}");
+    assert!(
+        text.contains("[=o=]") && text.contains("episode   1: return"),
+        "{text}"
+    );
+    assert!(
+        text.contains("evaluation/env_runners/episode_return_mean"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -245,6 +294,8 @@ fn resume_continues_a_run_to_its_stop_criterion() {
     let dir = scratch("resume").join("run");
     let o = rl(&[
         "train",
+        "--env",
+        "CartPole-v1",
         "--set",
         "train_batch_size=200",
         "--set",
@@ -261,7 +312,8 @@ fn resume_continues_a_run_to_its_stop_criterion() {
     assert!(o.status.success(), "{}", stderr(&o));
     // A run that had been asked for 3 iterations and stopped after 2.
     let run_file = dir.join("rl_train.json");
-    let mut how: Value = serde_json::from_str(&std::fs::read_to_string(&run_file).unwrap()).unwrap();
+    let mut how: Value =
+        serde_json::from_str(&std::fs::read_to_string(&run_file).unwrap()).unwrap();
     assert_eq!(how["stop"]["training_iteration"], 2.0);
     how["stop"]["training_iteration"] = 3.0.into();
     std::fs::write(&run_file, how.to_string()).unwrap();
@@ -290,7 +342,11 @@ fn plot_writes_png_and_svg_into_the_run() {
     assert!(o.status.success(), "{}", stderr(&o));
     for ext in ["png", "svg"] {
         let p = out.join(format!("learning_curves.{ext}"));
-        assert!(std::fs::metadata(&p).unwrap().len() > 1000, "{}", p.display());
+        assert!(
+            std::fs::metadata(&p).unwrap().len() > 1000,
+            "{}",
+            p.display()
+        );
     }
     one_line_error(&rl(&["plot", s(&out.join("nothing_here"))]), 2);
 }
@@ -336,7 +392,11 @@ fn config_show_lists_every_key_with_its_default() {
             .unwrap_or_else(|| panic!("no row for {key}: {text}"))
             .to_string()
     };
-    assert!(row("minibatch_size").contains("128"), "{}", row("minibatch_size"));
+    assert!(
+        row("minibatch_size").contains("128"),
+        "{}",
+        row("minibatch_size")
+    );
     assert!(row("clip_param").contains("0.3"));
     assert!(row("model_config/fcnet_hiddens").contains("[256,256]"));
     let o = rl(&["config", "show", "PPO", "--json"]);
@@ -377,4 +437,24 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, to.join(e.file_name())).unwrap();
         }
     }
+}
+
+#[test]
+fn cartpole_ppo_toml_is_the_seed_preset() {
+    let args = rl::cli::RunArgs {
+        config: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cartpole_ppo.toml")),
+        ..Default::default()
+    };
+    let plan = rl::cli::RunPlan::from_args(&args).unwrap();
+    assert_eq!(plan.algorithm, "PPO");
+    let preset = serde_json::to_value(rl::algos::ppo::presets::cartpole_seed_run(0)).unwrap();
+    let mut config = plan.config.clone();
+    // The preset sets the seed; the file leaves it at its default (0).
+    assert_eq!(config["seed"], Value::Null);
+    config["seed"] = preset["seed"].clone();
+    assert_eq!(config, preset);
+    assert_eq!(
+        plan.stop.0,
+        std::collections::BTreeMap::from([("training_iteration".to_string(), 100.0)])
+    );
 }

@@ -50,7 +50,10 @@ pub fn run(cmd: ConfigCmd) -> Result<(), CliError> {
         ))
     })?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&default).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&default).unwrap_or_default()
+        );
         return Ok(());
     }
     let rows = key_rows(&default);
@@ -62,10 +65,19 @@ pub fn run(cmd: ConfigCmd) -> Result<(), CliError> {
         .max()
         .unwrap_or(7)
         .clamp(7, 40);
-    println!("{} config keys (set them in [config] of a file, or with --set KEY=VALUE):", args.algo);
-    println!("{:w_key$}  {:w_ty$}  {:w_def$}  doc", "key", "type", "default");
+    println!(
+        "{} config keys (set them in [config] of a file, or with --set KEY=VALUE):",
+        args.algo
+    );
+    println!(
+        "{:w_key$}  {:w_ty$}  {:w_def$}  doc",
+        "key", "type", "default"
+    );
     for r in rows {
-        println!("{:w_key$}  {:w_ty$}  {:w_def$}  {}", r.key, r.ty, r.default, r.doc);
+        println!(
+            "{:w_key$}  {:w_ty$}  {:w_def$}  {}",
+            r.key, r.ty, r.default, r.doc
+        );
     }
     Ok(())
 }
@@ -84,9 +96,7 @@ fn push_rows(v: &Value, prefix: &str, rows: &mut Vec<KeyRow>) {
         let key = format!("{prefix}{k}");
         match v {
             // A section (not a free-form table such as an empty `env_config`).
-            Value::Object(inner) if !inner.is_empty() => {
-                push_rows(v, &format!("{key}/"), rows)
-            }
+            Value::Object(inner) if !inner.is_empty() => push_rows(v, &format!("{key}/"), rows),
             _ => rows.push(KeyRow {
                 key,
                 ty: json_type(v).into(),

@@ -25,7 +25,11 @@ pub struct CheckEnvArgs {
 fn bounds(v: &[f32]) -> String {
     let num = |x: f32| {
         if x.is_infinite() {
-            if x > 0.0 { "inf".into() } else { "-inf".into() }
+            if x > 0.0 {
+                "inf".into()
+            } else {
+                "-inf".into()
+            }
         } else if x.fract() == 0.0 {
             format!("{x:.1}")
         } else {
@@ -34,7 +38,10 @@ fn bounds(v: &[f32]) -> String {
     };
     match v.first() {
         Some(&first) if v.iter().all(|&x| x == first) => num(first),
-        _ => format!("[{}]", v.iter().map(|&x| num(x)).collect::<Vec<_>>().join(" ")),
+        _ => format!(
+            "[{}]",
+            v.iter().map(|&x| num(x)).collect::<Vec<_>>().join(" ")
+        ),
     }
 }
 

@@ -33,7 +33,10 @@ pub struct EvaluateCmd {
 /// The checkpoint `path` names: itself, or the latest checkpoint of a run directory.
 pub fn checkpoint_dir(path: &Path) -> Result<PathBuf, CliError> {
     if !path.exists() {
-        return Err(CliError::Usage(format!("{}: no such directory", path.display())));
+        return Err(CliError::Usage(format!(
+            "{}: no such directory",
+            path.display()
+        )));
     }
     if path.join(METADATA_FILE).exists() {
         return Ok(path.to_path_buf());
@@ -93,7 +96,8 @@ pub fn run(cmd: EvaluateCmd) -> Result<(), CliError> {
         .transpose()?;
     let mut policy = InferencePolicy::from_checkpoint(&dir)?;
     policy.seed(args.seed);
-    let mut env = make(&env_name, &config["env_config"]).map_err(|e| CliError::Run(e.to_string()))?;
+    let mut env =
+        make(&env_name, &config["env_config"]).map_err(|e| CliError::Run(e.to_string()))?;
     let say = |line: String| {
         if !cmd.json {
             println!("{line}");
@@ -110,8 +114,19 @@ pub fn run(cmd: EvaluateCmd) -> Result<(), CliError> {
     let mut episodes = Vec::with_capacity(args.episodes);
     for i in 0..args.episodes {
         let seed = (i == 0).then_some(args.seed);
-        let e = run_episode(&mut *env, &mut policy, seed, args.explore, renderer.as_ref())?;
-        say(format!("episode {:>3}: return {:.2} ({} steps)", i + 1, e.ret, e.len));
+        let e = run_episode(
+            &mut *env,
+            &mut policy,
+            seed,
+            args.explore,
+            renderer.as_ref(),
+        )?;
+        say(format!(
+            "episode {:>3}: return {:.2} ({} steps)",
+            i + 1,
+            e.ret,
+            e.len
+        ));
         episodes.push(e);
     }
     let result = evaluation_result(&episodes);

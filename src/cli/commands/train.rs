@@ -148,6 +148,9 @@ pub(crate) fn finish(
             progress.message(&format!("Plot: {}", p.display()));
         }
     }
-    progress.message(&format!("TensorBoard: tensorboard --logdir {}", dir.display()));
+    progress.message(&format!(
+        "TensorBoard: tensorboard --logdir {}",
+        dir.display()
+    ));
     Ok(())
 }
