@@ -72,13 +72,19 @@ pub struct RunArgs {
     /// Registered env (sets the config's `env`).
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
-    /// Sets a config key by its RLlib name; the value is JSON or a bare string
-    /// (--set lr=1e-4 --set model_config/fcnet_hiddens=[64,64]). Repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// Config keys to set, `KEY=VALUE` (RLlib's names; the value JSON or a bare string).
+    #[arg(
+        long = "set",
+        value_name = "KEY=VALUE",
+        help = "Sets a config key by its RLlib name; the value is JSON or a bare string (--set lr=1e-4 --set model_config/fcnet_hiddens=[64,64]). Repeatable"
+    )]
     pub set: Vec<KeyValue>,
-    /// Stops at the first result with KEY >= VALUE (Ray Tune's stop dict); adds to and
-    /// overrides the file's [stop] table. Repeatable.
-    #[arg(long, value_name = "KEY=VALUE")]
+    /// Stop criteria, `KEY=VALUE`: the first result with `KEY >= VALUE` ends the run.
+    #[arg(
+        long,
+        value_name = "KEY=VALUE",
+        help = "Stops at the first result with KEY >= VALUE (Ray Tune's stop dict); adds to and overrides the file's [stop] table. Repeatable"
+    )]
     pub stop: Vec<StopArg>,
     /// Output directory for result.json, progress.csv, params.json, the TensorBoard
     /// events file and checkpoints [default: ~/rl_results/ALGO_ENV_DATE].
