@@ -9,6 +9,18 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+/// PPO on CartPole-v1 with 200-step iterations: the quickest run that trains.
+const SMALL_PPO: [&str; 8] = [
+    "--env",
+    "CartPole-v1",
+    "--set",
+    "train_batch_size=200",
+    "--set",
+    "minibatch_size=100",
+    "--set",
+    "num_epochs=1",
+];
+
 fn rl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rl"))
         .args(args)
@@ -133,23 +145,17 @@ fn train_writes_trial_files_tensorboard_events_and_a_checkpoint() {
 fn json_prints_one_parsable_result_per_iteration_and_nothing_else() {
     let dir = scratch("json").join("run");
     let o = rl(&[
-        "train",
-        "--algo",
-        "PPO",
-        "--env",
-        "CartPole-v1",
-        "--set",
-        "train_batch_size=200",
-        "--set",
-        "minibatch_size=100",
-        "--set",
-        "num_epochs=1",
-        "--stop",
-        "training_iteration=3",
-        "--output",
-        s(&dir),
-        "--json",
-    ]);
+        &["train", "--algo", "PPO"],
+        &SMALL_PPO[..],
+        &[
+            "--stop",
+            "training_iteration=3",
+            "--output",
+            s(&dir),
+            "--json",
+        ],
+    ]
+    .concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<Value> = stdout(&o)
         .lines()
@@ -293,22 +299,12 @@ fn a_corrupted_checkpoint_is_one_line_and_exit_code_1() {
 fn resume_continues_a_run_to_its_stop_criterion() {
     let dir = scratch("resume").join("run");
     let o = rl(&[
-        "train",
-        "--env",
-        "CartPole-v1",
-        "--set",
-        "train_batch_size=200",
-        "--set",
-        "minibatch_size=100",
-        "--set",
-        "num_epochs=1",
-        "--set",
-        "checkpoint_frequency=1",
-        "--stop",
-        "training_iteration=2",
-        "--output",
-        s(&dir),
-    ]);
+        &["train"],
+        &SMALL_PPO[..],
+        &["--set", "checkpoint_frequency=1"],
+        &["--stop", "training_iteration=2", "--output", s(&dir)],
+    ]
+    .concat());
     assert!(o.status.success(), "{}", stderr(&o));
     // A run that had been asked for 3 iterations and stopped after 2.
     let run_file = dir.join("rl_train.json");
