@@ -15,8 +15,9 @@
 //! cargo run --release --example bench_nn [-- --threads N]
 //! ```
 //! `--threads N` (default 1) lets the matrix products use N threads. Extra keys: `threads`,
-//! and the heap allocations of one warmed-up update (`update_mb*_allocs`, all inside the
-//! `gemm` crate's packing, `update_gemm_calls` products per update). `BENCH_NN_MS` sets the
+//! `kernel_path` (rl-nn's instruction-set path: `RL_NN_KERNEL_PATH=portable|avx2|avx512`
+//! forces one; all give the same bits), and the heap allocations of one warmed-up update
+//! (`update_mb*_allocs`, 0: rl-nn reuses its buffers). `BENCH_NN_MS` sets the
 //! time per figure (default 1500 ms), `BENCH_NN_ONLY=b1|b8|mb128|mb512|learner128|learner512` runs one figure.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -168,24 +169,20 @@ fn main() {
             adam.step(m.params_mut(), &grads).expect("adam");
         };
         let r = rate(budget, &mut step);
-        let (a0, g0) = (
-            ALLOCS.load(Ordering::Relaxed),
-            rl::nn::kernels::gemm_calls(),
-        );
+        let a0 = ALLOCS.load(Ordering::Relaxed);
         step();
         let allocs = ALLOCS.load(Ordering::Relaxed) - a0;
-        let gemms = rl::nn::kernels::gemm_calls() - g0;
-        (r * rows as f64, allocs, gemms)
+        (r * rows as f64, allocs)
     };
-    let (mb128, allocs128, gemm128) = if on("mb128") {
+    let (mb128, allocs128) = if on("mb128") {
         update(128, &mut rng)
     } else {
-        (0.0, 0, 0)
+        (0.0, 0)
     };
-    let (mb512, allocs512, gemm512) = if on("mb512") {
+    let (mb512, allocs512) = if on("mb512") {
         update(512, &mut rng)
     } else {
-        (0.0, 0, 0)
+        (0.0, 0)
     };
 
     let learner_update = |rows: usize, rng: &mut Rng| {
@@ -220,11 +217,10 @@ fn main() {
         "learner_update_mb128_samples_per_s": learner128.round(),
         "learner_update_mb512_samples_per_s": learner512.round(),
         "threads": threads,
-        // Heap allocations in one warmed-up update: all inside the gemm crate (its
-        // packing buffers), which is called `gemm_calls` times per update.
+        "kernel_path": rl::nn::kernels::active_path().name(),
+        // Heap allocations in one warmed-up update (rl-nn reuses its buffers: 0).
         "update_mb128_allocs": allocs128,
         "update_mb512_allocs": allocs512,
-        "update_gemm_calls": gemm128.max(gemm512),
     });
     println!("{out}");
 }

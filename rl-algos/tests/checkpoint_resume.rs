@@ -9,6 +9,9 @@ use rl_algos::{Algorithm, PPOConfig, PPO};
 use rl_core::algorithm::checkpoint::{list_checkpoints, CheckpointReader};
 use serde_json::Value;
 
+mod common;
+use common::state_files;
+
 fn tmp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("rl-ckpt-resume-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -72,18 +75,6 @@ fn train(algo: &mut PPO, n: usize) -> Vec<Value> {
 
 fn bits(w: &[f32]) -> Vec<u32> {
     w.iter().map(|x| x.to_bits()).collect()
-}
-
-/// The checkpoint files that hold no time: everything but `algorithm_state.json` (whose
-/// counters include `time_total_s`) and `metadata.json` (which holds their checksums).
-fn state_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let r = CheckpointReader::open(dir).unwrap();
-    r.metadata()
-        .files
-        .keys()
-        .filter(|k| k.as_str() != "algorithm_state.json")
-        .map(|k| (k.clone(), r.read(k).unwrap()))
-        .collect()
 }
 
 fn resume_equals_one_go(num_env_runners: usize) {

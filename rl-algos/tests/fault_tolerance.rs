@@ -16,6 +16,9 @@ use rl_core::metrics::{get_path, ResultDict};
 use rl_core::testing::fault_env::{register_fault_env, Fault, FaultEnvSpec, FaultKind};
 use serde_json::Value;
 
+mod common;
+use common::strip_timings;
+
 fn config(env: &str) -> PPOConfig {
     PPOConfig::new()
         .environment(env)
@@ -50,19 +53,6 @@ fn num(r: &ResultDict, path: &str) -> f64 {
         .unwrap_or_else(|| panic!("no number at {path}"))
 }
 
-/// Drops the keys that measure time.
-fn strip(v: &mut Value) {
-    if let Value::Object(map) = v {
-        map.retain(|k, _| {
-            !(k == "timers"
-                || k.starts_with("time_")
-                || k == "timestamp"
-                || k.ends_with("_throughput"))
-        });
-        map.values_mut().for_each(strip);
-    }
-}
-
 /// Trains `iterations` iterations; returns the results (timings stripped) and the weights.
 fn run(config: &PPOConfig, iterations: usize) -> (Vec<Value>, Vec<f32>) {
     let mut algo = config.build().unwrap();
@@ -74,7 +64,7 @@ fn run(config: &PPOConfig, iterations: usize) -> (Vec<Value>, Vec<f32>) {
             "an iteration got fewer than train_batch_size steps: {r:?}"
         );
         let mut v = Value::Object(r);
-        strip(&mut v);
+        strip_timings(&mut v);
         results.push(v);
     }
     (results, algo.learner().get_weights())

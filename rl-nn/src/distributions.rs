@@ -16,6 +16,7 @@ use rand::Rng as _;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::{exp, ln};
 use crate::{NnError, Rng, Tape, Var};
 
 /// `½·ln(2π)`.
@@ -30,7 +31,7 @@ fn log_sum_exp(x: &[f32]) -> f32 {
     if m == f32::NEG_INFINITY {
         return m;
     }
-    m + x.iter().map(|&z| (z - m).exp()).sum::<f32>().ln()
+    m + ln(x.iter().map(|&z| exp(z - m)).sum::<f32>())
 }
 
 fn check_logits(logits: &[f32]) -> Result<(), NnError> {
@@ -73,7 +74,7 @@ fn cat_sample(logits: &[f32], rng: &mut Rng) -> usize {
     let mut cum = 0.0;
     let mut last = 0;
     for (k, &z) in logits.iter().enumerate() {
-        let p = (z - lse).exp();
+        let p = exp(z - lse);
         if p > 0.0 {
             last = k;
         }
@@ -101,7 +102,7 @@ fn cat_entropy(logits: &[f32]) -> f32 {
         .iter()
         .map(|&z| {
             let lp = z - lse;
-            let p = lp.exp();
+            let p = exp(lp);
             if p == 0.0 {
                 0.0
             } else {
@@ -120,7 +121,7 @@ fn cat_kl(p: &[f32], q: &[f32]) -> f32 {
         .zip(q)
         .map(|(&a, &b)| {
             let la = a - lp;
-            let pa = la.exp();
+            let pa = exp(la);
             if pa == 0.0 {
                 0.0
             } else {
@@ -138,7 +139,7 @@ fn gauss_logp(inputs: &[f32], a: &[f32]) -> f32 {
     let (mean, log_std) = inputs.split_at(d);
     (0..d)
         .map(|j| {
-            let z = (a[j] - mean[j]) / log_std[j].exp();
+            let z = (a[j] - mean[j]) / exp(log_std[j]);
             -0.5 * z * z - log_std[j] - HALF_LN_2PI
         })
         .sum()
@@ -157,8 +158,9 @@ fn gauss_kl(p: &[f32], q: &[f32]) -> f32 {
     (0..d)
         .map(|j| {
             let (mp, lp, mq, lq) = (p[j], p[d + j], q[j], q[d + j]);
-            let var_ratio = (2.0 * (lp - lq)).exp();
-            let t1 = ((mp - mq) / lq.exp()).powi(2);
+            let var_ratio = exp(2.0 * (lp - lq));
+            let z = (mp - mq) / exp(lq);
+            let t1 = z * z;
             0.5 * (var_ratio + t1 - 1.0) - (lp - lq)
         })
         .sum()
@@ -188,7 +190,7 @@ impl Categorical {
 
     /// Probabilities.
     pub fn probs(&self) -> Vec<f32> {
-        self.logits.iter().map(|&z| (z - self.lse).exp()).collect()
+        self.logits.iter().map(|&z| exp(z - self.lse)).collect()
     }
 
     /// Draws a category.
@@ -261,7 +263,7 @@ impl DiagGaussian {
         let d = self.dim();
         for (j, o) in out.iter_mut().take(d).enumerate() {
             let e: f32 = rng.sample(StandardNormal);
-            *o = self.inputs[j] + self.inputs[d + j].exp() * e;
+            *o = self.inputs[j] + exp(self.inputs[d + j]) * e;
         }
     }
 
@@ -354,7 +356,7 @@ impl ActionDistKind {
                 let d = x.len() / 2;
                 for j in 0..d {
                     let e: f32 = rng.sample(StandardNormal);
-                    action[j] = x[j] + x[d + j].exp() * e;
+                    action[j] = x[j] + exp(x[d + j]) * e;
                 }
                 Ok(gauss_logp(&x, action))
             }
@@ -582,7 +584,7 @@ pub fn categorical_kl(
     let prev_lsm = tape.constant_with(b, n, |o| {
         for (mut orow, prow) in o.rows_mut().into_iter().zip(prev_logits.rows()) {
             let m = prow.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x));
-            let lse = m + prow.iter().map(|&z| (z - m).exp()).sum::<f32>().ln();
+            let lse = m + ln(prow.iter().map(|&z| exp(z - m)).sum::<f32>());
             for (d, &z) in orow.iter_mut().zip(prow.iter()) {
                 *d = (z - lse).max(f32::MIN);
             }

@@ -2,8 +2,8 @@
 
 use thiserror::Error;
 
-/// Errors from loading parameters, restoring optimizer state, or building distributions
-/// from malformed inputs.
+/// Errors from loading parameters, restoring optimizer state, building distributions
+/// from malformed inputs, or forcing a kernel path.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum NnError {
@@ -42,6 +42,9 @@ pub enum NnError {
     /// An action that does not fit the distribution (wrong size, index out of range).
     #[error("invalid action: {0}")]
     InvalidAction(String),
+    /// A kernel path this CPU cannot run, or an unknown path name.
+    #[error("kernel path: {0}")]
+    Kernel(String),
     /// A tape op got operands whose shapes do not fit (e.g. they do not broadcast). The
     /// tape records the first such error and refuses to run backward ([`Tape::check`]).
     ///

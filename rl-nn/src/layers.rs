@@ -100,6 +100,8 @@ impl Linear {
         let rows = x.nrows();
         resize(out, rows, self.out_features);
         let xs = x.as_standard_layout();
+        // Invariant: `xs` and `out` were just made standard layout; parameters are stored in
+        // it (`ParamStore::add`).
         kernels::linear_forward(
             xs.as_slice().expect("standard layout"),
             store.get(self.weight).as_slice().expect("contiguous"),
@@ -119,6 +121,7 @@ pub(crate) fn resize(a: &mut Array2<f32>, rows: usize, cols: usize) {
         let (mut v, _) = std::mem::take(a).into_raw_vec_and_offset();
         v.clear();
         v.resize(rows * cols, 0.0);
+        // Invariant: `v` was just resized to `rows * cols`.
         *a = Array2::from_shape_vec((rows, cols), v).expect("sizes agree");
     }
 }
@@ -235,9 +238,29 @@ impl Mlp {
         h
     }
 
+    /// No-grad forward on plain arrays into a new array, after checking the input's width
+    /// (an error, not a panic, when it does not fit). It allocates its buffers on every call;
+    /// [`Mlp::forward_array`] reuses them.
+    pub fn forward_owned(
+        &self,
+        store: &ParamStore,
+        x: ArrayView2<'_, f32>,
+    ) -> Result<Array2<f32>, NnError> {
+        if !self.layers.is_empty() && x.ncols() != self.in_dim() {
+            return Err(NnError::StateMismatch(format!(
+                "the input has {} columns, the MLP takes {}",
+                x.ncols(),
+                self.in_dim()
+            )));
+        }
+        let mut out = Array2::zeros((0, 0));
+        self.forward_array(store, x, &mut Workspace::new(), &mut out);
+        Ok(out)
+    }
+
     /// No-grad forward on plain arrays into `out` (resized as needed, allocation reused),
-    /// with intermediates in `ws`. After warm-up it allocates nothing. Batches of up to 4
-    /// rows use a mat-vec kernel, larger ones `gemm`.
+    /// with intermediates in `ws`. After warm-up it allocates nothing. Gives the same bits
+    /// as [`Mlp::forward`] on a tape (the same kernels).
     pub fn forward_array(
         &self,
         store: &ParamStore,
@@ -266,6 +289,7 @@ impl Mlp {
                 Some(s) => l.forward_array(store, s.view(), dst),
             }
             if self.activated(k) {
+                // Invariant: `forward_array` leaves `dst` in standard layout (`resize`).
                 self.activation
                     .apply_slice(dst.as_slice_mut().expect("contiguous"));
             }

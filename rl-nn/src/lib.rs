@@ -16,8 +16,7 @@
 //!   [`Tape::value`] / [`Tape::scalar`] read values, [`Tape::backward`]`(loss, &mut grads)`
 //!   *adds* parameter gradients into [`Grads`] (zero them between updates), and
 //!   [`Tape::reset`] starts the next pass keeping every buffer: a warmed-up pass recording
-//!   the same graph allocates nothing in rl-nn (only the `gemm` crate allocates packing
-//!   buffers inside large products; `tests/alloc.rs` checks this with a counting
+//!   the same graph allocates nothing (`tests/alloc.rs` checks this with a counting
 //!   allocator).
 //! - [`ParamStore`]: named parameters (RLlib/torch names such as
 //!   `encoder.actor_encoder.net.mlp.0.weight`), serde-serializable as a list of
@@ -28,8 +27,8 @@
 //! - Layers: [`Linear`] and [`Mlp`] ([`MlpConfig`], [`Activation`]; names follow torch's
 //!   `nn.Sequential` indices `{prefix}.0`, `{prefix}.2`, …). `forward(&self, tape, store,
 //!   x) -> Var` records on a tape; `forward_array(&self, store, x, …)` is the no-grad path
-//!   on plain arrays for acting, with reused buffers ([`Workspace`]) and hand-written
-//!   AVX2/FMA kernels for batches of up to 16 rows (`gemm` above).
+//!   on plain arrays for acting, with reused buffers ([`Workspace`]) and dot-product
+//!   kernels for batches of up to 16 rows.
 //! - Initializers ([`Init`], module [`init`]): torch's Linear default (`U(±1/√fan_in)` for
 //!   weight and bias), orthogonal with a gain, Xavier uniform — all from an explicit
 //!   [`Rng`].
@@ -41,7 +40,9 @@
 //!   code generic over the action space (`sample_into`, `deterministic_into`, `log_prob`,
 //!   …), and the batched in-graph versions for losses (`logp_var`, `entropy_var`,
 //!   `kl_var`, each `B × 1`). RLlib's conventions: summed over action dimensions.
-//! - [`kernels`]: the vectorized `tanh` and the matrix-product plumbing.
+//! - [`kernels`]: matrix products, the vectorized `tanh`, portable `exp`/`ln`, and the
+//!   instruction-set paths ([`kernels::KernelPath`]: plain Rust, AVX2, AVX-512), which
+//!   all give the same bits: results do not depend on the CPU.
 //!
 //! # Example: one gradient step
 //! ```
@@ -72,8 +73,8 @@
 //! ```
 //!
 //! # Threads
-//! Matrix products run on one thread unless [`set_num_threads`] allows more (via `gemm`'s
-//! rayon parallelism, used only for large products).
+//! Matrix products run on one thread unless [`set_num_threads`] allows more (rayon, used
+//! only for large products, splitting the outputs: the results do not depend on it).
 
 #![warn(missing_docs)]
 

@@ -101,9 +101,8 @@ impl Adam {
         }
         self.step += 1;
         let (b1, b2) = self.betas;
-        let t = self.step as i32;
-        let bc1 = 1.0 - (b1 as f64).powi(t);
-        let bc2 = 1.0 - (b2 as f64).powi(t);
+        let bc1 = 1.0 - powi(b1 as f64, self.step);
+        let bc2 = 1.0 - powi(b2 as f64, self.step);
         let step_size = (self.lr as f64 / bc1) as f32;
         let bc2_sqrt = bc2.sqrt() as f32;
         let k = AdamStep {
@@ -120,6 +119,8 @@ impl Adam {
             .zip(grads.values())
             .zip(self.m.iter_mut().zip(self.v.iter_mut()))
         {
+            // Invariant: parameters, gradients and moments are built in standard layout
+            // (`ParamStore::add`, `Grads::new`, `zeros`) and keep it.
             let p = p.as_slice_mut().expect("contiguous");
             let g = g.as_slice().expect("contiguous");
             let m = m.as_slice_mut().expect("contiguous");
@@ -163,22 +164,22 @@ fn adam_generic(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamS
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn adam_avx2(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
-    adam_generic(p, g, m, v, k)
+crate::kernels::per_path! {
+    fn adam_kernel(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) => adam_generic
 }
 
-fn adam_kernel(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if crate::kernels::has_avx2_fma() {
-            // SAFETY: AVX2 and FMA are available (checked at runtime).
-            unsafe { adam_avx2(p, g, m, v, k) };
-            return;
+/// `base^exp` by repeated squaring in a fixed order (`f64::powi` leaves the order of its
+/// multiplications to the compiler).
+fn powi(mut base: f64, mut exp: u64) -> f64 {
+    let mut acc = 1.0;
+    while exp > 0 {
+        if exp & 1 == 1 {
+            acc *= base;
         }
+        base *= base;
+        exp >>= 1;
     }
-    adam_generic(p, g, m, v, k)
+    acc
 }
 
 /// Stochastic gradient descent with optional momentum, as `torch.optim.SGD`

@@ -102,7 +102,8 @@ impl ParamStore {
         &self.values[id.0]
     }
 
-    /// Mutable access to a parameter's value (keep its shape).
+    /// Mutable access to a parameter's value (keep its shape and standard layout, which
+    /// the optimizers and layers rely on).
     pub fn get_mut(&mut self, id: ParamId) -> &mut Array2<f32> {
         &mut self.values[id.0]
     }
@@ -131,7 +132,8 @@ impl ParamStore {
             .map(|(i, (n, v))| (ParamId(i), n.as_str(), v))
     }
 
-    /// All values, in insertion order (used by optimizers).
+    /// All values, in insertion order (used by optimizers; keep each one's shape and
+    /// standard layout).
     pub fn values_mut(&mut self) -> &mut [Array2<f32>] {
         &mut self.values
     }

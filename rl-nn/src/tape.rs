@@ -9,7 +9,7 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use crate::kernels::{self, Mat};
+use crate::kernels::{self, exp, ln, Mat};
 use crate::params::{Grads, ParamId, ParamStore};
 use crate::NnError;
 
@@ -547,12 +547,12 @@ impl Tape {
 
     /// `exp(x)`.
     pub fn exp(&mut self, x: Var) -> Var {
-        self.unary(x, Op::Exp(x), f32::exp)
+        self.unary(x, Op::Exp(x), kernels::exp)
     }
 
     /// Natural logarithm.
     pub fn log(&mut self, x: Var) -> Var {
-        self.unary(x, Op::Log(x), f32::ln)
+        self.unary(x, Op::Log(x), kernels::ln)
     }
 
     /// `x²`.
@@ -687,7 +687,7 @@ impl Tape {
             for i in 0..r {
                 let row = &v[i * c..(i + 1) * c];
                 let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-                let lse = m + row.iter().map(|&z| (z - m).exp()).sum::<f32>().ln();
+                let lse = m + ln(row.iter().map(|&z| exp(z - m)).sum::<f32>());
                 for (d, &z) in o[i * c..(i + 1) * c].iter_mut().zip(row) {
                     *d = z - lse;
                 }
@@ -710,7 +710,7 @@ impl Tape {
                 let dst = &mut o[i * c..(i + 1) * c];
                 let mut s = 0.0;
                 for (d, &z) in dst.iter_mut().zip(row) {
-                    *d = (z - m).exp();
+                    *d = exp(z - m);
                     s += *d;
                 }
                 dst.iter_mut().for_each(|d| *d /= s);
@@ -1214,7 +1214,7 @@ impl Backward<'_> {
                         .zip(y.chunks_exact(c))
                     {
                         let s: f32 = grow.iter().sum();
-                        acc1(drow, fresh, |k| grow[k] - yrow[k].exp() * s);
+                        acc1(drow, fresh, |k| grow[k] - exp(yrow[k]) * s);
                     }
                 }
             }

@@ -1,15 +1,16 @@
 //! A warmed-up training step (reset, forward, loss, backward, Adam) and a warmed-up no-grad
-//! forward allocate nothing in rl-nn's own code (only the `gemm` crate allocates packing
-//! buffers inside large products): checked with a counting global allocator. This file holds a
-//! single test so no other test thread allocates concurrently.
+//! forward allocate nothing (the products' packing buffers are reused too): checked with a
+//! counting global allocator. This file holds a single test so no other test thread
+//! allocates concurrently.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::Array2;
 use rand::SeedableRng;
-use rl_nn::distributions::ActionDistKind;
-use rl_nn::{Activation, Adam, Grads, Init, Mlp, MlpConfig, ParamStore, Rng, Tape, Workspace};
+use rl_nn::{Adam, Grads, ParamStore, Rng, Tape, Workspace};
+
+mod common;
 
 struct Counting;
 
@@ -44,103 +45,45 @@ fn allocs() -> usize {
 fn warmed_up_steps_do_not_allocate() {
     let mut rng = Rng::seed_from_u64(0);
     let mut store = ParamStore::new();
-    let enc = MlpConfig {
-        in_dim: 4,
-        hidden: vec![64, 64],
-        activation: Activation::Tanh,
-        output_dim: Some(2),
-        hidden_init: Init::TorchDefault,
-        output_init: Init::TorchDefault,
-    };
-    let actor = Mlp::new(&mut store, "pi", &enc, &mut rng).unwrap();
-    let critic = Mlp::new(
-        &mut store,
-        "vf",
-        &MlpConfig {
-            output_dim: Some(1),
-            ..enc
-        },
-        &mut rng,
-    )
-    .unwrap();
+    let (actor, critic) = common::actor_critic(&mut store, &[64, 64], &mut rng);
     let mut grads = Grads::new(&store);
     let mut adam = Adam::new(1e-3);
     let mut tape = Tape::new();
 
     for rows in [1usize, 8, 128, 512] {
-        let obs = rl_nn::init::uniform(rows, 4, 1.0, &mut rng);
-        let actions = Array2::from_shape_fn((rows, 1), |(i, _)| (i % 2) as f32);
-        let prev = rl_nn::init::uniform(rows, 2, 1.0, &mut rng);
-        let targets = rl_nn::init::uniform(rows, 1, 1.0, &mut rng);
-        let mask = Array2::from_shape_fn((rows, 1), |(i, _)| if i % 7 == 3 { 0.0 } else { 1.0 });
+        let batch = common::LossBatch::random(rows, &mut rng);
+        let obs = &batch.obs;
         let mut step = || {
             tape.reset();
             grads.zero();
-            let x = tape.constant(obs.view());
-            let logits = actor.forward(&mut tape, &store, x);
-            let v = critic.forward(&mut tape, &store, x);
-            let k = ActionDistKind::Categorical;
-            let logp = k.logp_var(&mut tape, logits, actions.view()).unwrap();
-            let kl = k.kl_var(&mut tape, prev.view(), logits).unwrap();
-            let ent = k.entropy_var(&mut tape, logits).unwrap();
-            let m = tape.constant(mask.view());
-            let ratio = tape.exp(logp);
-            let c = tape.clamp(ratio, 0.8, 1.2);
-            let s = tape.minimum(ratio, c);
-            let t = tape.constant(targets.view());
-            let e = tape.sub(v, t);
-            let e2 = tape.square(e);
-            let a = tape.sub(e2, s);
-            let a = tape.add(a, kl);
-            let a = tape.sub(a, ent);
-            let loss = tape.masked_mean(a, m);
+            let (_, loss) = common::ppo_shaped_loss(&mut tape, &store, (&actor, &critic), &batch);
             tape.backward(loss, &mut grads);
             adam.step(&mut store, &grads).unwrap();
         };
         step();
         step();
-        let (before, gemm_before) = (allocs(), rl_nn::kernels::gemm_calls());
+        let before = allocs();
         for _ in 0..5 {
             step();
         }
-        let (n, g) = (
-            allocs() - before,
-            rl_nn::kernels::gemm_calls() - gemm_before,
-        );
-        // rl-nn itself allocates nothing; the `gemm` crate allocates its packing buffers
-        // (a workspace and a small flag vector) inside large products: at most 2 per call.
-        assert!(
-            n <= 2 * g,
-            "{n} allocations in 5 warmed-up training steps of {rows} rows ({g} gemm calls)"
-        );
-        if g == 0 {
-            assert_eq!(n, 0);
-        }
-        println!(
-            "{rows} rows: {} allocations and {} gemm calls per training step",
-            n / 5,
-            g / 5
+        let n = allocs() - before;
+        assert_eq!(
+            n, 0,
+            "{n} allocations in 5 warmed-up training steps of {rows} rows"
         );
 
         let mut ws = Workspace::new();
         let mut out = Array2::zeros((0, 0));
         actor.forward_array(&store, obs.view(), &mut ws, &mut out);
-        let (before, gemm_before) = (allocs(), rl_nn::kernels::gemm_calls());
+        let before = allocs();
         for _ in 0..5 {
             actor.forward_array(&store, obs.view(), &mut ws, &mut out);
             critic.forward_array(&store, obs.view(), &mut ws, &mut out);
         }
-        let (n, g) = (
-            allocs() - before,
-            rl_nn::kernels::gemm_calls() - gemm_before,
-        );
-        assert!(
-            n <= 2 * g,
+        let n = allocs() - before;
+        assert_eq!(
+            n, 0,
             "{n} allocations in 10 warmed-up no-grad forwards of {rows} rows"
         );
-        if rows <= 16 {
-            // Acting batches never reach gemm: no allocation at all.
-            assert_eq!((n, g), (0, 0));
-        }
     }
 }

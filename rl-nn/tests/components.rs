@@ -55,7 +55,12 @@ fn mlp_names_and_forward_paths_agree() {
             for (a, b) in out.iter().zip(want.iter()) {
                 assert!((a - b).abs() < 1e-5, "{a} vs {b}");
             }
+            assert_eq!(m.forward_owned(&store2, x.view()).unwrap(), out);
         }
+        let e = m
+            .forward_owned(&store2, Array2::zeros((2, 5)).view())
+            .unwrap_err();
+        assert!(e.to_string().contains("5 columns, the MLP takes 4"), "{e}");
         store = store2;
     }
     assert_eq!(store.len(), 6);

@@ -1,4 +1,4 @@
-//! The `rl` command line (feature `cli`, on by default): `rl train`, `rl evaluate`,
+//! The `rl` command line (feature `cli`, on by default): `rl train`, `rl tune`, `rl evaluate`,
 //! `rl resume`, `rl envs`, `rl check-env`, `rl config show`, `rl plot`, `rl completions`.
 //!
 //! The argument structs ([`RunArgs`], [`EvaluateArgs`], [`OutputArgs`]) are public so that
@@ -11,6 +11,7 @@ pub mod args;
 pub mod commands;
 pub mod experiment;
 pub mod progress;
+pub mod sweep;
 
 use std::process::ExitCode;
 
@@ -65,7 +66,7 @@ impl From<AlgorithmError> for CliError {
     name = "rl",
     version,
     about = "Train, tune, evaluate and plot RL algorithms with RLlib's names (PPO on CartPole-v1, …)",
-    after_help = "Examples:\n  rl train --config configs/cartpole_ppo.toml\n  rl train --algo PPO --env CartPole-v1 --set lr=1e-4 --stop training_iteration=20\n  rl evaluate ~/rl_results/PPO_CartPole-v1_.../checkpoint_000000 --render\n  rl plot ~/rl_results/PPO_CartPole-v1_...\n\nExit codes: 0 success, 1 run failure, 2 usage error. Manual: docs/cli.md"
+    after_help = "Examples:\n  rl train --config configs/cartpole_ppo.toml\n  rl tune --config configs/tune_minibatch.toml\n  rl train --algo PPO --env CartPole-v1 --set lr=1e-4 --stop training_iteration=20\n  rl evaluate ~/rl_results/PPO_CartPole-v1_.../checkpoint_000000 --render\n  rl plot ~/rl_results/PPO_CartPole-v1_...\n\nExit codes: 0 success, 1 run failure, 2 usage error. Manual: docs/cli.md"
 )]
 pub struct Cli {
     /// What to do.
@@ -79,6 +80,8 @@ pub enum Command {
     /// Trains an algorithm until the stop criterion, writing Tune's trial files, a
     /// TensorBoard events file and checkpoints.
     Train(commands::train::TrainArgs),
+    /// Runs a Ray Tune sweep from a sweep file: trials, schedulers, checkpoints, resume.
+    Tune(commands::tune::TuneArgs),
     /// Evaluates a checkpoint: episode returns of its policy.
     Evaluate(commands::evaluate::EvaluateCmd),
     /// Continues a run from its latest checkpoint until its stop criterion.
@@ -101,6 +104,7 @@ impl Command {
     pub fn run(self) -> Result<(), CliError> {
         match self {
             Command::Train(a) => commands::train::run(a),
+            Command::Tune(a) => commands::tune::run(a),
             Command::Evaluate(a) => commands::evaluate::run(a),
             Command::Resume(a) => commands::resume::run(a),
             Command::Envs => commands::envs::list(),

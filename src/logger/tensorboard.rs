@@ -186,7 +186,7 @@ fn hostname() -> String {
 
 /// Creates `dir/base`, or `dir/base.1`, `dir/base.2`, … if taken.
 fn create_new_numbered(dir: &Path, base: &str) -> io::Result<(PathBuf, File)> {
-    for n in 0u32.. {
+    for n in 0..=u32::MAX {
         let name = if n == 0 {
             base.to_string()
         } else {
@@ -199,7 +199,14 @@ fn create_new_numbered(dir: &Path, base: &str) -> io::Result<(PathBuf, File)> {
             Err(e) => return Err(e),
         }
     }
-    unreachable!("u32 suffixes exhausted")
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{base} and {base}.1 … {base}.{} all exist in {}; remove old event files",
+            u32::MAX,
+            dir.display()
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -454,3 +454,136 @@ fn cartpole_ppo_toml_is_the_seed_preset() {
         std::collections::BTreeMap::from([("training_iteration".to_string(), 100.0)])
     );
 }
+
+/// A sweep of two 200-step PPO trials, two iterations each, in `dir`.
+fn small_sweep(dir: &Path) -> PathBuf {
+    let file = dir.join("sweep.toml");
+    let text = format!(
+        r#"algorithm = "PPO"
+[param_space]
+env = "CartPole-v1"
+train_batch_size = 200
+num_epochs = 1
+minibatch_size = {{ grid_search = [50, 100] }}
+[tune_config]
+metric = "env_runners/episode_return_mean"
+mode = "max"
+[run_config]
+name = "small"
+storage_path = "{}"
+stop = {{ training_iteration = 2 }}
+checkpoint_config = {{ checkpoint_at_end = true }}
+"#,
+        dir.display()
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[test]
+fn tune_runs_a_sweep_file_and_resumes_it() {
+    let dir = scratch("tune");
+    let file = small_sweep(&dir);
+    let o = rl(&["tune", "--config", s(&file), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut seen: Vec<(String, u64)> = stdout(&o)
+        .lines()
+        .map(|l| {
+            let r: Value = serde_json::from_str(l).expect("every stdout line is JSON");
+            (
+                r["trial_id"].as_str().unwrap().to_string(),
+                r["training_iteration"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(seen[0].0, seen[1].0);
+    assert_ne!(seen[0].0, seen[2].0);
+    assert_eq!([seen[0].1, seen[1].1, seen[2].1, seen[3].1], [1, 2, 1, 2]);
+    let experiment = dir.join("small");
+    let trials: Vec<PathBuf> = std::fs::read_dir(&experiment)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(trials.len(), 2, "{trials:?}");
+    for t in &trials {
+        assert_eq!(read_lines(&t.join("result.json")).len(), 2);
+        assert!(t.join("checkpoint_000000").is_dir());
+        let name = t.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.contains("minibatch_size="), "{name}");
+    }
+    // Starting it again is refused; resuming a finished sweep does nothing more.
+    let line = one_line_error(&rl(&["tune", "--config", s(&file)]), 2);
+    assert!(line.contains("--resume"), "{line}");
+    let o = rl(&["tune", "--config", s(&file), "--resume", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = rl(&["resume", s(&experiment)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Best trial by env_runners/episode_return_mean"),
+        "{}",
+        stdout(&o)
+    );
+    for t in &trials {
+        assert_eq!(read_lines(&t.join("result.json")).len(), 2);
+    }
+}
+
+#[test]
+fn sweep_files_are_checked_before_anything_runs() {
+    let dir = scratch("bad-sweep");
+    let file = dir.join("bad.toml");
+    std::fs::write(
+        &file,
+        "[param_space]\nenv = \"CartPole-v1\"\n[tune_config]\nmetrik = \"x\"\n",
+    )
+    .unwrap();
+    let line = one_line_error(&rl(&["tune", "--config", s(&file)]), 2);
+    assert!(
+        line.contains("tune_config.metrik") && line.contains("`metric`"),
+        "{line}"
+    );
+    std::fs::write(
+        &file,
+        "[param_space]\nenv = \"CartPole-v1\"\nminibatch_size = { grid_search = [0] }\n",
+    )
+    .unwrap();
+    let line = one_line_error(&rl(&["tune", "--config", s(&file)]), 2);
+    assert!(line.contains("minibatch_size"), "{line}");
+    let line = one_line_error(&rl(&["tune", "--config", "configs/cartpole_ppo.toml"]), 2);
+    assert!(line.contains("rl train"), "{line}");
+}
+
+#[test]
+fn tune_minibatch_toml_is_the_seeds_sweep() {
+    let plan = rl::cli::sweep::SweepPlan::read(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tune_minibatch.toml"),
+    )
+    .unwrap();
+    assert_eq!(plan.algorithm, "PPO");
+    let grid = plan.space.grid_vars();
+    assert_eq!(grid.len(), 1);
+    assert_eq!(grid[0].0, "minibatch_size");
+    assert_eq!(
+        grid[0].1,
+        &[Value::from(128), Value::from(200), Value::from(256)][..]
+    );
+    let base = plan.space.base();
+    assert_eq!(base["train_batch_size"], 4000);
+    assert_eq!(base["num_env_runners"], 2);
+    assert_eq!(base["lr"], 0.0003);
+    assert_eq!(base["evaluation_interval"], 10);
+    assert_eq!(
+        plan.tune.metric.as_deref(),
+        Some("evaluation/env_runners/episode_return_mean")
+    );
+    assert_eq!(plan.tune.mode, Some(rl::tune::Mode::Max));
+    assert_eq!(
+        plan.stop.0,
+        std::collections::BTreeMap::from([("training_iteration".to_string(), 150.0)])
+    );
+    assert!(plan.run.checkpoint_config.checkpoint_at_end);
+}

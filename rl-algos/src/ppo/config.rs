@@ -365,8 +365,8 @@ impl PPOConfig {
 
     /// The config as pretty JSON.
     pub fn to_json(&self) -> String {
-        // Documented panic: only a user connector whose `Serialize` fails can make this
-        // fail, and `validate()` (run by `build()`) refuses such a pipeline first.
+        // Invariant: only a user connector whose `Serialize` fails (a bug in it) can make
+        // this fail, and `validate()` (run by `build()`) refuses such a pipeline first.
         serde_json::to_string_pretty(self).expect("a PPOConfig always serializes")
     }
 

@@ -386,7 +386,7 @@ mod tests {
     }
 
     /// The seed's model at the batch sizes acting uses (1–9 rows take the small-batch
-    /// kernels) and a minibatch: the no-grad forwards equal the tape's (gemm) forwards.
+    /// kernels) and a minibatch: the no-grad forwards equal the tape's forwards.
     #[test]
     fn seed_model_forwards_match_tape_at_every_batch_size() {
         let mut rng = Rng::seed_from_u64(5);

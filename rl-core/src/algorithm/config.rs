@@ -2,6 +2,7 @@
 //! (RLlib's `AlgorithmConfig`). Algorithms embed it (`#[serde(flatten)]`) next to their own
 //! and implement [`AlgoConfig`] for the whole.
 
+use rl_nn::{Activation, Init, MlpConfig};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +72,57 @@ impl Default for ModelConfig {
             vf_share_layers: false,
             initializer: "torch_default".into(),
         }
+    }
+}
+
+impl ModelConfig {
+    /// An MLP of these settings (RLlib's default model): `in_dim` inputs, the hidden layers
+    /// `fcnet_hiddens` with `fcnet_activation`, then a linear output layer of `out_dim`.
+    /// `initializer`: `"torch_default"` (torch's `nn.Linear`), `"xavier"` (uniform, gain 1)
+    /// or `"orthogonal"` (CleanRL's: gain √2 for the hidden layers, `output_gain` for the
+    /// output layer, e.g. 0.01 for a policy head and 1.0 for a value head).
+    pub fn mlp(
+        &self,
+        in_dim: usize,
+        out_dim: usize,
+        output_gain: f32,
+    ) -> Result<MlpConfig, ConfigError> {
+        let activation = match self.fcnet_activation.as_str() {
+            "tanh" => Activation::Tanh,
+            "relu" => Activation::Relu,
+            "linear" => Activation::Linear,
+            a => {
+                return Err(ConfigError(format!(
+                    "fcnet_activation = {a:?}: use \"tanh\", \"relu\" or \"linear\""
+                )))
+            }
+        };
+        let (hidden_init, output_init) = match self.initializer.as_str() {
+            "torch_default" => (Init::TorchDefault, Init::TorchDefault),
+            "xavier" => (
+                Init::XavierUniform { gain: 1.0 },
+                Init::XavierUniform { gain: 1.0 },
+            ),
+            "orthogonal" => (
+                Init::Orthogonal {
+                    gain: std::f32::consts::SQRT_2,
+                },
+                Init::Orthogonal { gain: output_gain },
+            ),
+            i => {
+                return Err(ConfigError(format!(
+                    "initializer = {i:?}: use \"torch_default\", \"orthogonal\" or \"xavier\""
+                )))
+            }
+        };
+        Ok(MlpConfig {
+            in_dim,
+            hidden: self.fcnet_hiddens.clone(),
+            activation,
+            output_dim: Some(out_dim),
+            hidden_init,
+            output_init,
+        })
     }
 }
 
@@ -236,8 +288,10 @@ pub trait AlgoConfig:
     /// The shared settings, mutably.
     fn base_mut(&mut self) -> &mut AlgorithmConfig;
     /// Checks every setting (shared and own), saying what to change: the shared ones with
-    /// [`AlgorithmConfig::validate`], then the algorithm's.
-    fn validate(&self) -> Result<(), ConfigError>;
+    /// [`AlgorithmConfig::validate`], then the algorithm's. By default only the shared ones.
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.base().validate()
+    }
 }
 
 impl AlgorithmConfig {
@@ -574,6 +628,37 @@ mod tests {
         assert!(c.validate().is_ok());
         c.env.clear();
         assert!(c.validate().unwrap_err().0.contains("no env set"));
+    }
+
+    #[test]
+    fn model_config_builds_mlps_with_its_activation_and_initializer() {
+        let mut m = ModelConfig::default();
+        let c = m.mlp(4, 2, 0.01).unwrap();
+        assert_eq!(
+            (c.in_dim, c.hidden.clone(), c.output_dim),
+            (4, vec![256, 256], Some(2))
+        );
+        assert_eq!(
+            (c.activation, c.hidden_init),
+            (Activation::Tanh, Init::TorchDefault)
+        );
+        m.fcnet_activation = "relu".into();
+        m.initializer = "orthogonal".into();
+        let c = m.mlp(4, 1, 1.0).unwrap();
+        assert_eq!(c.activation, Activation::Relu);
+        assert_eq!(c.output_init, Init::Orthogonal { gain: 1.0 });
+        assert_eq!(
+            c.hidden_init,
+            Init::Orthogonal {
+                gain: std::f32::consts::SQRT_2
+            }
+        );
+        m.initializer = "he".into();
+        let e = m.mlp(4, 1, 1.0).unwrap_err();
+        assert!(e.0.contains("initializer = \"he\""), "{e}");
+        m.initializer = "xavier".into();
+        m.fcnet_activation = "gelu".into();
+        assert!(m.mlp(4, 1, 1.0).unwrap_err().0.contains("fcnet_activation"));
     }
 
     #[test]

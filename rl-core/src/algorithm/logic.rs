@@ -9,7 +9,7 @@
 //! and says, in [`training_step`](AlgorithmLogic::training_step), what one step of training
 //! is, reaching the runners through a [`StepContext`](super::StepContext).
 
-use crate::algorithm::checkpoint::{CheckpointReader, CheckpointWriter};
+use crate::algorithm::checkpoint::{read_saved_config, CheckpointReader, CheckpointWriter};
 use crate::algorithm::config::AlgoConfig;
 use crate::algorithm::AlgorithmError;
 use crate::connectors::{ModuleToEnv, Pipeline};
@@ -91,5 +91,21 @@ pub trait AlgorithmLogic: Sized + Send + 'static {
 
     /// Reads the acting module alone from a checkpoint of this algorithm (policy export:
     /// [`InferencePolicy::from_checkpoint`](super::InferencePolicy::from_checkpoint)).
-    fn load_acting_module(reader: &CheckpointReader) -> Result<Box<dyn RLModule>, AlgorithmError>;
+    ///
+    /// By default the algorithm's part is rebuilt from the config and spaces the checkpoint
+    /// holds ([`build`](AlgorithmLogic::build)), its state read and applied, and its
+    /// [`acting_module`](AlgorithmLogic::acting_module) returned: no env, env runner or
+    /// driver is built. Override it to read fewer files (PPO reads only its module's).
+    fn load_acting_module(reader: &CheckpointReader) -> Result<Box<dyn RLModule>, AlgorithmError> {
+        let config: Self::Config = read_saved_config(reader, Self::NAME)?;
+        let meta = reader.metadata();
+        let spaces = Spaces {
+            observation: meta.observation_space.clone(),
+            action: meta.action_space.clone(),
+        };
+        let mut logic = Self::build(&config, &spaces, config.base().seed.unwrap_or(0))?;
+        let state = logic.read_state(reader)?;
+        logic.apply_state(state)?;
+        Ok(logic.acting_module())
+    }
 }

@@ -46,6 +46,9 @@ pub enum AlgorithmError {
     /// Learning failed.
     #[error("learning: {0}")]
     Learner(#[from] LearnerError),
+    /// Building a module (its layers and parameters) failed.
+    #[error("module: {0}")]
+    Nn(#[from] rl_nn::NnError),
     /// Reading or writing files failed.
     #[error("{context}: {source}")]
     Io {

@@ -1,10 +1,12 @@
-//! The learning wing: the train batch, RLlib's minibatch iterator, the `Learner` trait and
-//! the statistics an update reports.
+//! The learning wing: the train batch, RLlib's minibatch iterator, the `Learner` trait, the
+//! statistics an update reports, and [`ModuleLearner`] (one module, Adam, gradient clipping).
 
 pub mod minibatch;
+pub mod module_learner;
 
 pub use crate::batch::{columns, BatchError, Column, TrainBatch};
 pub use minibatch::MiniBatchCyclicIterator;
+pub use module_learner::{Loss, ModuleLearner};
 
 use crate::connectors::ConnectorError;
 
@@ -24,6 +26,10 @@ pub enum LearnerError {
     /// Restoring learner state failed.
     #[error("learner state: {0}")]
     State(String),
+    /// Recording the loss or stepping the optimizer failed (shapes that do not fit, an
+    /// invalid action for the distribution, gradients that do not fit the parameters).
+    #[error("loss or optimizer: {0}")]
+    Nn(#[from] rl_nn::NnError),
     /// A loss or gradient was NaN or infinite: the update stopped before the optimizer
     /// step and the learner's weights and optimizer state are as before the update.
     #[error("non-finite {tensor} ({value}) in training iteration {iteration}, minibatch {minibatch}: the update was stopped before the optimizer step and the weights and optimizer state are unchanged; lower lr, set grad_clip, or check the env's rewards and observations")]

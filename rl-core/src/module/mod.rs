@@ -33,6 +33,9 @@ pub enum ModuleError {
     /// A weight vector or parameter does not fit the module.
     #[error("weights do not fit the module: {0}")]
     Weights(String),
+    /// A forward pass failed (an input that does not fit a layer).
+    #[error("forward pass: {0}")]
+    Nn(#[from] rl_nn::NnError),
 }
 
 /// The acting side of a module (RLlib's `RLModule` as env runners use it): observations in,
@@ -52,8 +55,13 @@ pub trait RLModule: Send {
     fn dist_dim(&self) -> usize;
     /// Action-distribution inputs for greedy action selection (evaluation).
     fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError>;
-    /// Action-distribution inputs for exploring (training rollouts).
-    fn forward_exploration(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError>;
+    /// Action-distribution inputs for exploring (training rollouts). By default the same as
+    /// [`forward_inference`](RLModule::forward_inference) (RLlib: both default to
+    /// `_forward`): a stochastic policy explores by sampling from the same distribution
+    /// that greedy evaluation takes the mode of.
+    fn forward_exploration(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
+        self.forward_inference(obs)
+    }
     /// The parameters the env runners need, by name (what weight syncs carry).
     fn params(&self) -> &ParamStore;
     /// The parameters, mutably (weight syncs write them).

@@ -1,4 +1,4 @@
-//! `EnvRunnerGroup`: `num_env_runners` env runners sampling on threads (0: in the driver),
+//! `EnvRunnerGroup`: `num_env_runners` env runners sampling in parallel (0: in the driver),
 //! results gathered in runner order so a run is deterministic whatever the thread timing,
 //! with RLlib's fault tolerance: a runner whose env fails is rebuilt (or set aside) and
 //! the others go on.
@@ -82,7 +82,7 @@ pub struct EnvRunnerGroup {
 }
 
 impl EnvRunnerGroup {
-    /// A group over these runners; `parallel` runs each on its own thread while sampling
+    /// A group over these runners; `parallel` samples them as parallel rayon tasks
     /// (RLlib's remote env runners), otherwise they sample in the calling thread. Fault
     /// tolerance takes RLlib's defaults ([`FaultTolerance::default`]); see
     /// [`with_fault_tolerance`](Self::with_fault_tolerance).
@@ -133,7 +133,7 @@ impl EnvRunnerGroup {
         &mut self.runners
     }
 
-    /// Whether the runners sample on their own threads.
+    /// Whether the runners sample in parallel (rayon tasks).
     pub fn is_parallel(&self) -> bool {
         self.parallel
     }
@@ -181,7 +181,7 @@ impl EnvRunnerGroup {
         Ok(())
     }
 
-    /// Runs `f` on the runners `jobs` names (indices, ascending), each on its own thread
+    /// Runs `f` on the runners `jobs` names (indices, ascending), as parallel rayon tasks
     /// when parallel, catching panics; results in runner order.
     fn run_on<T: Send>(
         &mut self,
@@ -208,25 +208,13 @@ impl EnvRunnerGroup {
                 .map(|(i, r)| (i, guarded(i, r)))
                 .collect();
         }
-        let guarded = &guarded;
-        std::thread::scope(|s| {
-            let handles: Vec<_> = selected
-                .into_iter()
-                .map(|(i, r)| (i, s.spawn(move || guarded(i, r))))
-                .collect();
-            handles
-                .into_iter()
-                .map(|(i, h)| {
-                    let r = h.join().unwrap_or_else(|p| {
-                        Err(RunnerError::Panicked {
-                            index: i,
-                            message: panic_message(&*p),
-                        })
-                    });
-                    (i, r)
-                })
-                .collect()
-        })
+        // Rayon tasks on the current pool (a sweep's shared pool under `rl::tune`, or the
+        // global one): runners never add threads beyond the pool's, results keep runner order.
+        use rayon::prelude::*;
+        selected
+            .into_par_iter()
+            .map(|(i, r)| (i, guarded(i, r)))
+            .collect()
     }
 
     /// A fresh runner in place of runner `i` ([`EnvRunner::rebuilt`]): fresh pipelines

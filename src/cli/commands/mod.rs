@@ -7,3 +7,4 @@ pub mod evaluate;
 pub mod plot;
 pub mod resume;
 pub mod train;
+pub mod tune;

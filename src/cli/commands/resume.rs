@@ -1,6 +1,7 @@
 //! `rl resume DIR`: continues a run of `rl train` from its latest checkpoint until its stop
 //! criterion, appending to its trial files (rows after the checkpoint's iteration are
-//! dropped first, so the files read as one uninterrupted run).
+//! dropped first, so the files read as one uninterrupted run); or a sweep of `rl tune`
+//! with its saved settings (`Tuner::restore`).
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,8 @@ use crate::cli::CliError;
 /// `rl resume`'s flags.
 #[derive(Args, Clone, Debug, PartialEq)]
 pub struct ResumeArgs {
-    /// The run's directory (what `rl train --output` named).
+    /// The run's directory (what `rl train --output` named) or a sweep's
+    /// (`storage_path/name`).
     #[arg(value_name = "RUN_OR_EXPERIMENT_DIR")]
     pub dir: PathBuf,
     /// What to print.
@@ -30,8 +32,11 @@ pub fn run(args: ResumeArgs) -> Result<(), CliError> {
     if args.dir.join(RUN_FILE).is_file() {
         return resume_run(&args.dir, args.output);
     }
+    if crate::tune::Tuner::can_restore(&args.dir) {
+        return super::tune::resume_sweep(&args.dir, args.output);
+    }
     Err(CliError::Usage(format!(
-        "{} holds no run of `rl train` ({RUN_FILE} is missing)",
+        "{} holds neither a run of `rl train` ({RUN_FILE}) nor a sweep (experiment_state-*.json)",
         args.dir.display()
     )))
 }

@@ -13,6 +13,8 @@ use crate::cli::args::{OutputArgs, RunArgs};
 use crate::cli::experiment::{RunPlan, StopCriteria};
 use crate::cli::progress::{Mode, TrainProgress};
 use crate::cli::CliError;
+use crate::tune::report::format::date_str;
+use crate::tune::RunConfig;
 
 /// The file in a run's directory that tells `rl resume` how the run was started.
 pub const RUN_FILE: &str = "rl_train.json";
@@ -28,20 +30,17 @@ pub struct TrainArgs {
     pub output: OutputArgs,
 }
 
-/// `~/rl_results` (or `./rl_results` without a home directory), as Ray's `~/ray_results`.
-pub fn default_storage_path() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("rl_results")
-}
-
-/// `~/rl_results/<ALGO>_<ENV>_<unix seconds>`.
+/// `~/rl_results/<ALGO>_<ENV>_<date>` (Ray's `~/ray_results/PPO_CartPole-v1_<date>`).
 fn default_output(plan: &RunPlan) -> PathBuf {
-    let secs = SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    default_storage_path().join(format!("{}_{}_{secs}", plan.algorithm, plan.env()))
+        .map_or(0.0, |d| d.as_secs_f64());
+    RunConfig::default_storage_path().join(format!(
+        "{}_{}_{}",
+        plan.algorithm,
+        plan.env(),
+        date_str(now)
+    ))
 }
 
 /// Runs `rl train`.

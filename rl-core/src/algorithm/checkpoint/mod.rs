@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::env::Space;
 
+mod module_files;
 mod params_io;
 mod reader;
 mod safetensors;
@@ -32,14 +33,37 @@ mod trial_dir;
 mod writer;
 
 pub use crate::seeding::RngState;
+pub use module_files::{
+    read_module_learner, read_module_weights, read_optimizer, write_module_learner,
+    write_module_weights, write_optimizer, ModuleLearnerState, MODULE_WEIGHTS_FILE,
+    OPTIMIZER_MOMENTS_FILE, OPTIMIZER_STATE_FILE,
+};
 pub use params_io::{
-    arrays_for_params, encode_adam_moments, encode_arrays, encode_params, read_adam, read_params,
-    AdamScalars,
+    arrays_for_params, encode_adam_moments, encode_arrays, encode_params, load_params, read_adam,
+    read_params, AdamScalars,
 };
 pub use reader::CheckpointReader;
 pub use safetensors::{decode_safetensors, encode_safetensors, NamedTensor, MAX_HEADER_BYTES};
 pub use trial_dir::{checkpoint_dir_name, latest_checkpoint, list_checkpoints, prune_checkpoints};
 pub use writer::CheckpointWriter;
+
+/// `algorithm_state.json`: the driver's config, counters, episode window and filter states.
+pub const ALGORITHM_STATE_FILE: &str = "algorithm_state.json";
+
+/// The config saved in a checkpoint of the algorithm named `algorithm` (the `config` of
+/// `algorithm_state.json`): what the algorithm and its module are rebuilt from.
+pub fn read_saved_config<C: serde::de::DeserializeOwned>(
+    reader: &CheckpointReader,
+    algorithm: &str,
+) -> Result<C, CheckpointError> {
+    #[derive(Deserialize)]
+    struct Saved<C> {
+        config: C,
+    }
+    reader.expect_algorithm(algorithm)?;
+    let saved: Saved<C> = reader.read_json(ALGORITHM_STATE_FILE)?;
+    Ok(saved.config)
+}
 
 /// The checkpoint format this build writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -272,7 +296,7 @@ mod fault {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::fs;
 
@@ -283,6 +307,11 @@ mod tests {
     }
 
     fn meta() -> Metadata {
+        meta_with(Space::Discrete { n: 3, start: 0 })
+    }
+
+    /// A checkpoint's metadata for a test algorithm with these observations and two actions.
+    pub(crate) fn meta_with(observation_space: Space) -> Metadata {
         Metadata {
             format_version: FORMAT_VERSION,
             framework: FRAMEWORK.into(),
@@ -290,7 +319,7 @@ mod tests {
             checkpoint_type: "Algorithm".into(),
             algorithm: "Test".into(),
             modules: BTreeMap::new(),
-            observation_space: Space::Discrete { n: 3, start: 0 },
+            observation_space,
             action_space: Space::Discrete { n: 2, start: 0 },
             training_iteration: 0,
             files: BTreeMap::new(),

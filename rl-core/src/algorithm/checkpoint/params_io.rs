@@ -105,6 +105,20 @@ pub fn read_params(
         .map_err(|r| CheckpointError::malformed(reader.path(rel), r))
 }
 
+/// Reads the safetensors file `rel` into `params` (same names and shapes, nothing more;
+/// see [`read_params`]). On error `params` is left as it was.
+pub fn load_params(
+    reader: &CheckpointReader,
+    rel: &str,
+    params: &mut ParamStore,
+) -> Result<(), CheckpointError> {
+    let arrays = read_params(reader, rel, params)?;
+    for (dst, src) in params.values_mut().iter_mut().zip(arrays) {
+        *dst = src;
+    }
+    Ok(())
+}
+
 /// Adam's scalars, as checkpoints record them next to its moments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamScalars {

@@ -40,8 +40,7 @@ use crate::runner::{EnvRunnerGroup, EnvRunnerState, RunnerError};
 
 use super::{Driver, DEFAULT_MODULE_ID};
 
-/// `algorithm_state.json`: config, counters, episode window, the driver's filter states.
-pub const ALGORITHM_STATE_FILE: &str = "algorithm_state.json";
+pub use crate::algorithm::checkpoint::ALGORITHM_STATE_FILE;
 /// The env→module pipeline with the driver's (merged) connector states.
 pub const ENV_TO_MODULE_FILE: &str = "env_runner/env_to_module_connector.json";
 /// The module→env pipeline.
@@ -110,15 +109,6 @@ fn layout_matches(group: &EnvRunnerGroup, states: &[EnvRunnerState]) -> bool {
             .iter()
             .zip(states)
             .all(|(r, s)| r.spec().num_envs == s.num_envs)
-}
-
-/// The config saved in a checkpoint of algorithm `L`.
-fn read_saved_config<L: AlgorithmLogic>(
-    reader: &CheckpointReader,
-) -> Result<L::Config, AlgorithmError> {
-    reader.expect_algorithm(L::NAME)?;
-    let state: AlgorithmState<L::Config> = reader.read_json(ALGORITHM_STATE_FILE)?;
-    Ok(state.config)
 }
 
 impl<L: AlgorithmLogic> Driver<L> {
@@ -192,7 +182,7 @@ impl<L: AlgorithmLogic> Driver<L> {
     /// saved algorithm stopped.
     pub fn from_checkpoint(dir: impl AsRef<Path>) -> Result<Self, AlgorithmError> {
         let reader = CheckpointReader::open(dir)?;
-        let mut algo = Driver::<L>::new(read_saved_config::<L>(&reader)?)?;
+        let mut algo = Driver::<L>::new(ckpt::read_saved_config(&reader, L::NAME)?)?;
         algo.restore_from_reader(&reader)?;
         Ok(algo)
     }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::algorithm::{AlgorithmConfig, AlgorithmError, Counters};
 use crate::episode::Episode;
-use crate::learner::UpdateReport;
+use crate::learner::{LearnerError, UpdateReport};
 use crate::metrics::{EpisodeStats, EpisodeWindow, ResultDict};
 use crate::runner::EnvRunnerGroup;
 
@@ -121,6 +121,21 @@ impl StepContext<'_> {
         self.tally.num_env_steps_trained += report.num_env_steps_trained;
         self.tally.num_module_steps_trained += report.num_module_steps_trained;
         self.tally.update = Some(report);
+    }
+
+    /// Runs a learner update, timing it, and records its report as
+    /// [`record_update`](Self::record_update) does: `ctx.learner_update(|| learner.update(…))?`.
+    /// A refused update ([`LearnerError::NonFinite`](crate::learner::LearnerError::NonFinite))
+    /// comes back with this iteration's number in it.
+    pub fn learner_update(
+        &mut self,
+        update: impl FnOnce() -> Result<UpdateReport, LearnerError>,
+    ) -> Result<(), AlgorithmError> {
+        let t = Instant::now();
+        let iteration = self.counters.training_iteration + 1;
+        let report = update().map_err(|e| e.in_iteration(iteration))?;
+        self.record_update(report, t.elapsed().as_secs_f64());
+        Ok(())
     }
 
     /// Sends `weights` (the acting module's, flattened) and the run's env-step count to

@@ -62,4 +62,79 @@ impl Pipeline<dyn LearnerConnector> {
             .iter_mut()
             .try_for_each(|c| c.process(data, ctx))
     }
+
+    /// The learner pipeline of actor-critic algorithms (RLlib's PPO default): one bootstrap
+    /// step per chunk ([`AddOneTsToEpisodesAndTruncate`]), the batch columns
+    /// ([`AddColumnsFromEpisodesToTrainBatch`]), then value targets and standardized
+    /// advantages ([`GeneralAdvantageEstimation`]; the module needs a critic).
+    pub fn gae_learner(gamma: f32, lambda: f32) -> Self {
+        Pipeline::new(vec![
+            Box::new(AddOneTsToEpisodesAndTruncate),
+            Box::new(AddColumnsFromEpisodesToTrainBatch),
+            Box::new(GeneralAdvantageEstimation { gamma, lambda }),
+        ])
+    }
+
+    /// Runs the pipeline on `episodes` with `module` as the module being trained and
+    /// returns the train batch it built (what a learner's update starts from).
+    pub fn batch_from_episodes(
+        &mut self,
+        episodes: Vec<Episode>,
+        module: &mut dyn RLModule,
+    ) -> Result<TrainBatch, ConnectorError> {
+        let mut data = LearnerData {
+            episodes,
+            ..Default::default()
+        };
+        self.run(&mut data, &mut LearnerContext { module })?;
+        Ok(data.batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learner::module_learner::test_support::TinyModule;
+
+    fn episode(steps: usize) -> Episode {
+        let mut ep = Episode::new(7, 0, &[0.0, 1.0], 1, 2);
+        for t in 0..steps {
+            let x = t as f32;
+            ep.add_step(&[1.0], -0.7, &[0.1, -0.1], 1.0, &[x, x + 1.0]);
+        }
+        ep.is_terminated = true;
+        ep
+    }
+
+    #[test]
+    fn gae_learner_is_the_actor_critic_pipeline() {
+        let p = Pipeline::gae_learner(0.99, 0.95);
+        assert_eq!(
+            p.names(),
+            [
+                "AddOneTsToEpisodesAndTruncate",
+                "AddColumnsFromEpisodesToTrainBatch",
+                "GeneralAdvantageEstimation"
+            ]
+        );
+    }
+
+    #[test]
+    fn batch_from_episodes_runs_the_pipeline() {
+        let mut module = TinyModule::new(2, vec![], 0);
+        let mut p: Pipeline<dyn LearnerConnector> = Pipeline::new(vec![
+            Box::new(AddOneTsToEpisodesAndTruncate),
+            Box::new(AddColumnsFromEpisodesToTrainBatch),
+        ]);
+        let batch = p
+            .batch_from_episodes(vec![episode(3)], &mut module)
+            .unwrap();
+        assert_eq!(batch.len(), 4, "3 steps and the bootstrap step");
+        assert_eq!(batch.loss_mask.to_vec(), [true, true, true, false]);
+        // The module has no critic: GAE says so.
+        let e = Pipeline::gae_learner(0.99, 1.0)
+            .batch_from_episodes(vec![episode(3)], &mut module)
+            .unwrap_err();
+        assert!(e.to_string().contains("ValueFunctionAPI"), "{e}");
+    }
 }
