@@ -32,9 +32,13 @@ const PER_TRIAL: u64 = 1000;
 /// `rl tune`'s flags.
 #[derive(Args, Clone, Debug, PartialEq)]
 pub struct TuneArgs {
-    /// Sweep file, TOML or JSON: algorithm, [param_space], [tune_config], [run_config]
-    /// (configs/tune_minibatch.toml).
-    #[arg(long, short = 'c', value_name = "FILE")]
+    /// The sweep file.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        help = "Sweep file, TOML or JSON: algorithm, [param_space], [tune_config], [run_config] (configs/tune_minibatch.toml)"
+    )]
     pub config: PathBuf,
     /// Continues the sweep instead of starting one: run_config.name's, or the newest in
     /// the storage path. Finished trials keep their results; the others restart from
