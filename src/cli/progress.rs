@@ -15,6 +15,24 @@ use super::experiment::StopCriteria;
 /// Bar positions per unit of progress towards the stop criterion.
 const BAR_LEN: u64 = 1000;
 
+/// The bar: elapsed time, the bar, its percentage, the ETA and the message.
+pub const BAR_TEMPLATE: &str =
+    "[{elapsed_precise}] {wide_bar:.cyan/blue} {percent:>3}% ETA {eta} | {msg}";
+/// Without a stop criterion: a spinner, elapsed time and the message.
+const SPINNER_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {msg}";
+
+/// A bar (`Some(len)`) or a spinner drawn on stdout in `template`, ticking 5 times a second.
+pub fn new_bar(len: Option<u64>, template: &str, message: &str) -> ProgressBar {
+    let bar = len.map_or_else(ProgressBar::new_spinner, ProgressBar::new);
+    bar.set_draw_target(ProgressDrawTarget::stdout());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar.set_message(message.to_string());
+    bar
+}
+
 /// Where the per-iteration output goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -118,24 +136,11 @@ impl TrainProgress {
     /// Progress output in `mode` towards `stop`.
     pub fn new(mode: Mode, stop: &StopCriteria) -> Self {
         let bar = (mode == Mode::Bar).then(|| {
-            let (bar, template) = if stop.0.is_empty() {
-                (
-                    ProgressBar::new_spinner(),
-                    "{spinner} [{elapsed_precise}] {msg}",
-                )
+            if stop.0.is_empty() {
+                new_bar(None, SPINNER_TEMPLATE, "building the algorithm…")
             } else {
-                (
-                    ProgressBar::new(BAR_LEN),
-                    "[{elapsed_precise}] {wide_bar:.cyan/blue} {percent:>3}% ETA {eta} | {msg}",
-                )
-            };
-            bar.set_draw_target(ProgressDrawTarget::stdout());
-            if let Ok(style) = ProgressStyle::with_template(template) {
-                bar.set_style(style.progress_chars("=> "));
+                new_bar(Some(BAR_LEN), BAR_TEMPLATE, "building the algorithm…")
             }
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar.set_message("building the algorithm…");
-            bar
         });
         TrainProgress {
             mode,

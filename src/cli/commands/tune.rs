@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use rl_core::algorithm::build_algorithm;
 use serde_json::Value;
 
 use crate::cli::args::OutputArgs;
 use crate::cli::experiment::{merge, StopCriteria};
-use crate::cli::progress::Mode;
+use crate::cli::progress::{new_bar, Mode, BAR_TEMPLATE};
 use crate::cli::sweep::SweepPlan;
 use crate::cli::CliError;
 use crate::tune::report::format::date_str;
@@ -262,18 +262,8 @@ impl SweepView {
         tune: &TuneConfig,
         run: &RunConfig,
     ) -> Self {
-        let bar = (mode == Mode::Bar).then(|| {
-            let bar = ProgressBar::new(0);
-            bar.set_draw_target(ProgressDrawTarget::stdout());
-            if let Ok(style) = ProgressStyle::with_template(
-                "[{elapsed_precise}] {wide_bar:.cyan/blue} {percent:>3}% ETA {eta} | {msg}",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar.set_message("starting the sweep…");
-            bar
-        });
+        let bar =
+            (mode == Mode::Bar).then(|| new_bar(Some(0), BAR_TEMPLATE, "starting the sweep…"));
         SweepView {
             mode,
             dir: dir.to_path_buf(),
