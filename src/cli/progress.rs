@@ -194,10 +194,13 @@ impl TrainProgress {
         }
     }
 
-    /// Ends the bar (leaving its last state on screen).
+    /// Ends the bar (leaving its last state on screen, the cursor on the next line).
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
-            bar.finish();
+            if !bar.is_finished() {
+                bar.finish();
+                println!();
+            }
         }
     }
 }
