@@ -193,7 +193,7 @@ fn main() {
                 .num_epochs(1)
                 .entropy_coeff(0.01)
         });
-        let mut learner = PPOLearner::new(module.clone(), &config, 0);
+        let mut learner = PPOLearner::new(module.clone(), &config, 0).expect("a valid config");
         rate(budget, || {
             learner.update_from_batch(&batch, 0).expect("update");
         }) * rows as f64

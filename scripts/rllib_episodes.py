@@ -1,4 +1,5 @@
-"""RLlib 2.60, the seed's config: every training and evaluation episode's return, by iteration.
+"""RLlib 2.60, the seed's config: every training and evaluation episode's return, by iteration,
+and the learner's statistics of every iteration.
 
 RLlib's own `episode_return_mean` averages only the episodes that ended in the iteration;
 this logs each episode (a callback on the env runners, assigned to iterations by time) so
@@ -37,11 +38,15 @@ config = (PPOConfig().environment(env="CartPole-v1").framework("torch")
           .callbacks(LogEpisodes)
           .debugging(seed=seed))
 algo = config.build_algo()
-ends, evals = [], []
+LEARNER_KEYS = ("policy_loss", "vf_loss", "vf_loss_unclipped", "vf_explained_var", "entropy",
+                "mean_kl_loss", "curr_kl_coeff", "total_loss")
+ends, evals, stats = [], [], []
 for i in range(100):
     r = algo.train()
     ends.append(time.time())
     evals.append(r.get("evaluation", {}).get("env_runners", {}).get("episode_return_mean"))
+    learner = r.get("learners", {}).get("default_policy", {})
+    stats.append({k: float(f"{float(learner[k]):.6g}") for k in LEARNER_KEYS if k in learner})
 algo.stop(); ray.shutdown()
 eps = [json.loads(l) for l in open(log)]
 iters = []
@@ -49,5 +54,6 @@ for i, end in enumerate(ends):
     start = ends[i - 1] if i else 0.0
     tr = [e["ret"] for e in eps if not e["eval"] and start < e["t"] <= end]
     ev = [e["ret"] for e in eps if e["eval"] and start < e["t"] <= end]
-    iters.append({"iteration": i + 1, "train_returns": tr, "eval_returns": ev, "eval_mean_reported": evals[i]})
-json.dump({"seed": seed, "iterations": iters}, open(out, "w"))
+    iters.append({"iteration": i + 1, "train_returns": tr, "eval_returns": ev, "eval_mean_reported": evals[i],
+                  "learner": stats[i]})
+json.dump({"seed": seed, "iterations": iters}, open(out, "w"), separators=(",", ":"))

@@ -1,9 +1,15 @@
-//! `rl-algos`: reinforcement-learning algorithms on `rl-core`. PPO is the reference one:
-//! [`PPOConfig`] builds a [`PPO`] whose `train()` runs one RLlib training iteration.
+//! `rl-algos`: reinforcement-learning algorithms on `rl-core`, each the shared driver
+//! around its own logic: [`PPOConfig`] builds a [`PPO`], [`DQNConfig`] a [`DQN`], whose
+//! `train()` runs one RLlib training iteration.
 #![warn(missing_docs)]
 
+pub mod builder;
+mod checkpoint_io;
+pub mod dqn;
 pub mod ppo;
+pub mod schedule;
 
+pub use dqn::{DQNConfig, DQN};
 pub use ppo::{PPOConfig, PPO};
 pub use rl_core::algorithm::Algorithm;
 
@@ -11,7 +17,7 @@ use std::sync::Once;
 
 use rl_core::algorithm::register_algorithm;
 
-/// Registers the built-in algorithms (`"PPO"`) in rl-core's algorithm registry, so that
+/// Registers the built-in algorithms (`"PPO"`, `"DQN"`) in rl-core's algorithm registry, so that
 /// [`rl_core::algorithm::build_algorithm`],
 /// [`rl_core::algorithm::algorithm_from_checkpoint`] and
 /// [`InferencePolicy::from_checkpoint`](rl_core::algorithm::InferencePolicy::from_checkpoint)
@@ -22,5 +28,6 @@ pub fn register_builtins() {
     ONCE.call_once(|| {
         rl_envs::register_builtins();
         register_algorithm(PPO::registration());
+        register_algorithm(DQN::registration());
     });
 }

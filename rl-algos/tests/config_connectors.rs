@@ -2,8 +2,7 @@
 
 use rl_algos::{Algorithm, PPOConfig};
 use rl_core::connectors::{
-    ConnectorContext, ConnectorError, ConnectorState, EnvToModule, EnvToModuleBatch, Named,
-    Pipeline,
+    ConnectorContext, ConnectorError, EnvToModule, EnvToModuleBatch, Pipeline,
 };
 use serde::{Deserialize, Serialize};
 
@@ -12,12 +11,6 @@ use serde::{Deserialize, Serialize};
 struct ClipObs {
     limit: f32,
 }
-impl Named for ClipObs {
-    fn name(&self) -> &str {
-        "ClipObs"
-    }
-}
-impl ConnectorState for ClipObs {}
 #[typetag::serde]
 impl EnvToModule for ClipObs {
     fn process(
@@ -73,12 +66,6 @@ impl Serialize for BrokenJson {
         st.end()
     }
 }
-impl Named for BrokenJson {
-    fn name(&self) -> &str {
-        "BrokenJson"
-    }
-}
-impl ConnectorState for BrokenJson {}
 #[typetag::serde]
 impl EnvToModule for BrokenJson {
     fn process(

@@ -40,7 +40,7 @@ fn learner() -> PPOLearner {
             .shuffle_batch_per_epoch(false)
             .lr(1e-3)
     });
-    PPOLearner::new(module, &config, 0)
+    PPOLearner::new(module, &config, 0).expect("the learner builds")
 }
 
 #[test]

@@ -1,22 +1,25 @@
 //! Env runners and connector pipelines on a small env of this test's own.
 
-use std::sync::Arc;
-
-use ndarray::{Array1, Array2, ArrayView2};
 use rl_core::connectors::learner::{
     AddColumnsFromEpisodesToTrainBatch, AddOneTsToEpisodesAndTruncate, GeneralAdvantageEstimation,
 };
 use rl_core::connectors::{
-    ConnectorContext, ConnectorError, ConnectorState, EnvToModule, EnvToModuleBatch,
-    LearnerConnector, LearnerContext, LearnerData, Named, Pipeline,
+    ConnectorContext, ConnectorError, EnvToModule, EnvToModuleBatch, LearnerConnector,
+    LearnerContext, LearnerData, Pipeline,
 };
 use rl_core::env::{
     register, Env, EnvError, EnvRegistration, EnvSpec, Info, Space, StepResult, Value,
 };
-use rl_core::module::{ModuleError, RLModule, ValueFunctionAPI};
 use rl_core::runner::{EnvRunner, EnvRunnerGroup, EnvRunnerSpec};
-use rl_nn::{ActionDistKind, ActionDistribution, ParamStore};
 use serde::{Deserialize, Serialize};
+
+mod module_common;
+use module_common::ObsValueModule;
+
+/// Uniform over two actions; value = 10 × observation.
+fn uniform() -> ObsValueModule {
+    ObsValueModule::new(|x| 10.0 * x)
+}
 
 /// A chain: start at 0, action 1 moves right (+1 reward), 0 stays (0 reward); reaching 3
 /// terminates. Registered with a time limit of 5 steps.
@@ -74,57 +77,11 @@ fn register_chain() -> EnvSpec {
     EnvSpec::new("TestChain-v0")
 }
 
-/// Uniform over two actions; value = 10 × observation.
-#[derive(Clone)]
-struct Uniform(ParamStore);
-
-impl RLModule for Uniform {
-    fn action_dist(&self) -> Arc<dyn ActionDistribution> {
-        Arc::new(ActionDistKind::Categorical)
-    }
-    fn obs_dim(&self) -> usize {
-        1
-    }
-    fn dist_dim(&self) -> usize {
-        2
-    }
-    fn forward_inference(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
-        Ok(Array2::zeros((obs.nrows(), 2)))
-    }
-    fn forward_exploration(&mut self, obs: ArrayView2<f32>) -> Result<Array2<f32>, ModuleError> {
-        Ok(Array2::zeros((obs.nrows(), 2)))
-    }
-    fn params(&self) -> &ParamStore {
-        &self.0
-    }
-    fn params_mut(&mut self) -> &mut ParamStore {
-        &mut self.0
-    }
-    fn clone_module(&self) -> Box<dyn RLModule> {
-        Box::new(self.clone())
-    }
-    fn as_value_function(&mut self) -> Option<&mut dyn ValueFunctionAPI> {
-        Some(self)
-    }
-}
-
-impl ValueFunctionAPI for Uniform {
-    fn compute_values(&mut self, obs: ArrayView2<f32>) -> Result<Array1<f32>, ModuleError> {
-        Ok(obs.column(0).mapv(|x| 10.0 * x))
-    }
-}
-
 /// A user-written connector: scales observations. A plugin like the built-in ones.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct ScaleObs {
     factor: f32,
 }
-impl Named for ScaleObs {
-    fn name(&self) -> &str {
-        "ScaleObs"
-    }
-}
-impl ConnectorState for ScaleObs {}
 #[typetag::serde]
 impl EnvToModule for ScaleObs {
     fn process(
@@ -152,7 +109,7 @@ fn runner(
             explore: true,
             update_connector_stats: true,
         },
-        Box::new(Uniform(ParamStore::new())),
+        Box::new(uniform()),
         e2m,
         Pipeline::default_module_to_env(true, false),
     )
@@ -235,14 +192,11 @@ fn learner_pipeline_builds_masked_batch_with_gae() {
         episodes: out.episodes.clone(),
         ..Default::default()
     };
-    let mut policy = Uniform(ParamStore::new());
+    let mut policy = uniform();
     Pipeline::<dyn LearnerConnector>::new(vec![
         Box::new(AddOneTsToEpisodesAndTruncate),
         Box::new(AddColumnsFromEpisodesToTrainBatch),
-        Box::new(GeneralAdvantageEstimation {
-            gamma: 0.5,
-            lambda: 1.0,
-        }),
+        Box::new(GeneralAdvantageEstimation::with(0.5, 1.0)),
     ])
     .run(
         &mut data,
@@ -322,4 +276,76 @@ fn mean_std_filter_states_merge_across_runners() {
     let expected = 2 * 11 + out.finished.len() as u64;
     assert_eq!(filter["synced"]["count"], serde_json::json!(expected));
     assert_eq!(filter["delta"]["count"], serde_json::json!(0));
+}
+
+/// Records the `global_env_steps` every module→env pass sees (its state, so the test can
+/// read it back).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct RecordEnvSteps(Vec<u64>);
+
+#[typetag::serde]
+impl rl_core::connectors::ModuleToEnv for RecordEnvSteps {
+    fn get_state(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!(self.0))
+    }
+
+    fn process(
+        &mut self,
+        _batch: &mut rl_core::connectors::ModuleToEnvBatch,
+        ctx: &mut ConnectorContext<'_>,
+    ) -> Result<(), ConnectorError> {
+        self.0.push(ctx.global_env_steps);
+        Ok(())
+    }
+}
+
+/// The env-step count connectors see is RLlib 2.60's `t` for `forward_exploration`:
+/// `(synced / k + steps this sample call) · k` with `k` runners in the group — the synced
+/// count does not move between syncs, and each sample call counts from 0 again.
+#[test]
+fn connectors_see_rllibs_exploration_timestep() {
+    let env = register_chain();
+    let seen = |group: &mut EnvRunnerGroup, calls: usize| -> Vec<Vec<u64>> {
+        for _ in 0..calls {
+            group.sample(3).unwrap();
+        }
+        group
+            .runners()
+            .iter()
+            .map(|r| {
+                let state = r.module_to_env().connectors()[2].get_state().unwrap();
+                serde_json::from_value(state).unwrap()
+            })
+            .collect()
+    };
+    let make = |index: usize| {
+        let mut m2e = Pipeline::default_module_to_env(true, false);
+        m2e.append(Box::new(RecordEnvSteps::default()));
+        EnvRunner::new(
+            EnvRunnerSpec {
+                env: env.clone(),
+                num_envs: 2,
+                index,
+                seed: 7,
+                explore: true,
+                update_connector_stats: true,
+            },
+            Box::new(uniform()),
+            Pipeline::default_env_to_module(false),
+            m2e,
+        )
+        .unwrap()
+    };
+    // One runner with two envs: each vector step adds 2.
+    let mut one = EnvRunnerGroup::new(vec![make(0)], false);
+    one.set_global_env_steps(100);
+    assert_eq!(seen(&mut one, 2), [vec![100, 102, 104, 100, 102, 104]]);
+    // Two runners: RLlib scales this runner's steps by the group size.
+    let mut two = EnvRunnerGroup::new(vec![make(0), make(1)], false);
+    two.set_global_env_steps(101);
+    assert_eq!(
+        seen(&mut two, 1),
+        [vec![100, 104, 108], vec![100, 104, 108]]
+    );
+    assert_eq!(two.runners()[0].global_env_steps(), 112);
 }

@@ -2,7 +2,7 @@
 //!
 //! [`ResultLogger`] is the seam a training loop (or Tune's trial runner) calls once per
 //! result, as Tune calls its `LoggerCallback`s: Tune's trial files
-//! ([`TrialWriter`](rl_core::metrics::TrialWriter): `result.json`, `progress.csv`) and TensorBoard event files
+//! ([`TrialWriter`](crate::core::metrics::TrialWriter): `result.json`, `progress.csv`) and TensorBoard event files
 //! ([`TensorBoardLogger`]) both implement it, so a run can hold a
 //! `Vec<Box<dyn ResultLogger>>` and feed each result to all of them.
 

@@ -1,7 +1,7 @@
 //! The custom-algorithm example (`examples/custom_algorithm.rs`, A2C) run as its user runs
 //! it, through its `run(flags)`: it learns CartPole-v1 through the shared driver, writes
 //! Tune's trial files under RLlib's keys, its checkpoints resume bit for bit and load as a
-//! policy, and `docs/custom_algorithm.md` quotes it verbatim. Run in release mode (about a
+//! policy (`docs_quote_examples` checks that `docs/custom_algorithm.md` quotes it verbatim). Run in release mode (about a
 //! second there).
 
 #[allow(dead_code)]
@@ -177,39 +177,4 @@ fn bad_flags_are_refused() {
     assert!(e.to_string().contains("unknown flag --sed"), "{e}");
     let e = run(["--seed".to_string()]).unwrap_err();
     assert!(e.to_string().contains("--seed needs a value"), "{e}");
-}
-
-/// `docs/custom_algorithm.md` quotes the example: each ```` ```rust ```` block is made of runs
-/// of consecutive lines of it (`// …` separates runs; indentation and blank lines aside).
-/// The rules of branch `cfg`'s `docs_quote_examples.rs`, where this becomes one row of its
-/// `WALKTHROUGHS` once both are on main.
-#[test]
-fn the_walkthrough_quotes_the_example_verbatim() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let doc = std::fs::read_to_string(root.join("docs/custom_algorithm.md")).unwrap();
-    let example = std::fs::read_to_string(root.join("examples/custom_algorithm.rs")).unwrap();
-    let code = |text: &str| -> Vec<String> {
-        let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-        lines.map(String::from).collect()
-    };
-    let example = code(&example);
-    let mut runs = Vec::new();
-    for block in doc.split("```rust\n").skip(1) {
-        let block = block.split("```").next().unwrap();
-        runs.extend(block.split("// …\n").map(code));
-    }
-    assert!(runs.len() >= 10, "the walkthrough quotes the example");
-    for run in &runs {
-        assert!(
-            example.windows(run.len()).any(|w| w == run.as_slice()),
-            "this part of a ```rust block of docs/custom_algorithm.md is not in the example (update the quote):\n{}",
-            run.join("\n")
-        );
-    }
-    // The check can fail: a quote with a line changed is not found.
-    let mut changed = runs[0].clone();
-    changed[0].push('x');
-    assert!(!example
-        .windows(changed.len())
-        .any(|w| w == changed.as_slice()));
 }

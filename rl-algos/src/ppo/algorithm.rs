@@ -62,7 +62,7 @@ impl AlgorithmLogic for PPOLogic {
         .map_err(|e| ConfigError(format!("cannot build the module: {e}")))?;
         let learner_seed = rl_core::seeding::derive_seed(seed, &["learner"]);
         Ok(PPOLogic {
-            learner: PPOLearner::new(module, config, learner_seed),
+            learner: PPOLearner::new(module, config, learner_seed)?,
             train_batch_size: config.base.train_batch_size,
         })
     }

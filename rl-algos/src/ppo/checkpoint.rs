@@ -128,7 +128,7 @@ pub fn load_module(dir: impl AsRef<Path>) -> Result<PPOModule, AlgorithmError> {
 }
 
 pub(crate) fn read_module(reader: &CheckpointReader) -> Result<PPOModule, AlgorithmError> {
-    check_module_listed(reader)?;
+    crate::checkpoint_io::check_module_listed(reader)?;
     let config: PPOModuleConfig = reader.read_json(MODULE_CONFIG_FILE)?;
     let bad_config = |r: String| CheckpointError::malformed(reader.path(MODULE_CONFIG_FILE), r);
     if config.obs_dim == 0
@@ -159,18 +159,4 @@ pub(crate) fn read_module(reader: &CheckpointReader) -> Result<PPOModule, Algori
         *dst = src;
     }
     Ok(module)
-}
-
-fn check_module_listed(reader: &CheckpointReader) -> Result<(), CheckpointError> {
-    if reader.metadata().modules.contains_key(MODULE_ID) {
-        Ok(())
-    } else {
-        Err(CheckpointError::malformed(
-            reader.path(ckpt::METADATA_FILE),
-            format!(
-                "lists the modules {:?}, not {MODULE_ID:?}",
-                reader.metadata().modules.keys().collect::<Vec<_>>()
-            ),
-        ))
-    }
 }

@@ -1,5 +1,6 @@
 //! `PPOConfig`: RLlib's PPO config with its builder method groups, names and defaults.
 
+use rl_core::algorithm::config;
 use rl_core::algorithm::{
     self, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength,
 };
@@ -257,7 +258,8 @@ impl PPOConfig {
     }
 
     /// Sets a field by its RLlib name from a JSON value (`"minibatch_size"`, `"lr"`,
-    /// `"model_config/fcnet_hiddens"`, …): what a sweep tool does to build a trial.
+    /// `"model_config/fcnet_hiddens"`, `"env_config/max_episode_steps"`, …): what a sweep tool
+    /// does to build a trial. An unknown key is refused with the nearest known one named.
     pub fn set(&mut self, key: &str, value: serde_json::Value) -> Result<(), ConfigError> {
         algorithm::set_by_key(self, key, value)
     }
@@ -360,7 +362,16 @@ impl PPOConfig {
         if self.adam_eps.is_nan() || self.adam_eps <= 0.0 {
             return err(format!("adam_eps = {} must be positive", self.adam_eps));
         }
-        Ok(())
+        // Model settings PPO's module does not have: refused rather than ignored.
+        let m = &b.model_config;
+        if !m.head_fcnet_hiddens.is_empty()
+            || m.fcnet_bias_initializer.is_some()
+            || m.head_fcnet_bias_initializer.is_some()
+        {
+            return err("PPO's module has linear pi/vf heads and `initializer`'s biases: leave head_fcnet_hiddens empty and fcnet_bias_initializer / head_fcnet_bias_initializer unset".into());
+        }
+        // GAE's γ and λ come from `gamma` and `lambda_`; pipelines may not say otherwise.
+        config::check_connectors(self)
     }
 
     /// The config as pretty JSON.
@@ -370,30 +381,33 @@ impl PPOConfig {
         serde_json::to_string_pretty(self).expect("a PPOConfig always serializes")
     }
 
-    /// A config from JSON; missing fields take their defaults.
+    /// A config from JSON; missing keys take their defaults, unknown keys are refused with
+    /// the nearest known one named.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        serde_json::from_str(text).map_err(|e| ConfigError(format!("bad JSON config: {e}")))
+        config::from_json(text)
     }
 
-    /// A config from a JSON value (what [`rl_core::algorithm::build_algorithm`] receives);
-    /// missing fields take their defaults.
+    /// A config from a JSON value (what [`rl_core::algorithm::build_algorithm`] receives), as
+    /// [`from_json`](Self::from_json).
     pub fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
-        serde_json::from_value(value.clone())
-            .map_err(|e| ConfigError(format!("bad PPO config: {e}")))
+        config::from_value(value)
     }
 
-    /// The config as TOML.
+    /// The config as TOML (an error names a key TOML cannot hold).
     pub fn to_toml(&self) -> Result<String, ConfigError> {
-        toml::to_string(self).map_err(|e| ConfigError(format!("cannot write TOML: {e}")))
+        config::to_toml(self)
     }
 
-    /// A config from TOML; missing fields take their defaults.
+    /// A config from TOML, as [`from_json`](Self::from_json); errors name the key and its
+    /// line.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(format!("bad TOML config: {e}")))
+        config::from_toml(text)
     }
 }
 
 impl AlgoConfig for PPOConfig {
+    const KEY_DOCS_SOURCE: &'static str = include_str!("config.rs");
+
     fn base(&self) -> &AlgorithmConfig {
         &self.base
     }
@@ -407,24 +421,7 @@ impl AlgoConfig for PPOConfig {
     }
 }
 
-/// Piecewise-linear interpolation of a `[[timestep, value], …]` schedule (RLlib's
-/// `PiecewiseSchedule` with linear interpolation; constant beyond the ends).
-pub fn schedule_value(schedule: &[(u64, f64)], t: u64) -> f64 {
-    match schedule {
-        [] => 0.0,
-        [(t0, v0), ..] if t <= *t0 => *v0,
-        _ => {
-            for w in schedule.windows(2) {
-                let ((ta, va), (tb, vb)) = (w[0], w[1]);
-                if t < tb {
-                    let alpha = (t - ta) as f64 / (tb - ta).max(1) as f64;
-                    return va + alpha * (vb - va);
-                }
-            }
-            schedule[schedule.len() - 1].1
-        }
-    }
-}
+pub use crate::schedule::schedule_value;
 
 #[cfg(test)]
 mod tests {

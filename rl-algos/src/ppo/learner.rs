@@ -45,12 +45,23 @@ const PPO_COLUMNS: [&str; 7] = [
 ];
 
 /// RLlib's PPO learner pipeline with these GAE parameters: one bootstrap step per chunk,
-/// the batch columns, then GAE (value targets and standardized advantages).
+/// the batch columns, then GAE (value targets and standardized advantages). γ and λ must
+/// equal the config's `gamma` and `lambda_` when the pipeline goes into a config; to edit
+/// the pipeline and still sweep them, start from [`configurable_learner_pipeline`].
 pub fn default_learner_pipeline(gamma: f32, lambda: f32) -> Pipeline<dyn LearnerConnector> {
+    let mut pipeline = configurable_learner_pipeline();
+    pipeline.connectors_mut()[2] = Box::new(GeneralAdvantageEstimation::with(gamma, lambda));
+    pipeline
+}
+
+/// PPO's default learner pipeline with GAE's γ and λ left to the config (`gamma`,
+/// `lambda_`, read when the learner is built): the one to edit for
+/// [`learner_connector`](rl_core::algorithm::AlgorithmConfig::learner_connector).
+pub fn configurable_learner_pipeline() -> Pipeline<dyn LearnerConnector> {
     Pipeline::new(vec![
         Box::new(AddOneTsToEpisodesAndTruncate),
         Box::new(AddColumnsFromEpisodesToTrainBatch),
-        Box::new(GeneralAdvantageEstimation { gamma, lambda }),
+        Box::new(GeneralAdvantageEstimation::default()),
     ])
 }
 
@@ -245,16 +256,22 @@ impl std::fmt::Debug for PPOLearner {
 
 impl PPOLearner {
     /// A learner for `module` with the config's training settings; `seed` seeds minibatch
-    /// shuffling.
-    pub fn new(module: PPOModule, config: &PPOConfig, seed: u64) -> Self {
+    /// shuffling. The learner pipeline (the config's, or PPO's default) takes GAE's γ and λ
+    /// from the config; a pipeline that contradicts the config is an error.
+    pub fn new(module: PPOModule, config: &PPOConfig, seed: u64) -> Result<Self, LearnerError> {
         let b = &config.base;
-        PPOLearner {
+        let mut pipeline = b
+            .learner_connector
+            .clone()
+            .unwrap_or_else(configurable_learner_pipeline);
+        pipeline
+            .configure(&serde_json::to_value(config).map_err(|e| {
+                LearnerError::State(format!("the config does not serialize: {e}"))
+            })?)?;
+        Ok(PPOLearner {
             optimizer: Adam::new(b.lr as f32).with_eps(config.adam_eps as f32),
             work: GradWorkspace::new(&module),
-            pipeline: b
-                .learner_connector
-                .clone()
-                .unwrap_or_else(|| default_learner_pipeline(b.gamma as f32, config.lambda_ as f32)),
+            pipeline,
             curr_kl_coeff: config.kl_coeff,
             rng: Rng::seed_from_u64(seed),
             minibatch: TrainBatch::default(),
@@ -276,7 +293,7 @@ impl PPOLearner {
             },
             policy: PPOPolicy::new(module),
             before: None,
-        }
+        })
     }
 
     /// The module being trained.
@@ -492,7 +509,7 @@ mod tests {
         let module = PPOModule::new(&mcfg, &mut rng).unwrap();
         let mut config = PPOConfig::new();
         config.entropy_coeff = 0.01;
-        let mut learner = PPOLearner::new(module.clone(), &config, 0);
+        let mut learner = PPOLearner::new(module.clone(), &config, 0).unwrap();
         let b = 64;
         let mut u = |lo: f32, hi: f32| rng.gen_range(lo..hi);
         learner.minibatch = TrainBatch {
@@ -533,7 +550,7 @@ mod tests {
         let mut mcfg = PPOModuleConfig::new(4, ActionDistKind::Categorical, 2);
         mcfg.hiddens = vec![8];
         let module = PPOModule::new(&mcfg, &mut rng).unwrap();
-        let mut learner = PPOLearner::new(module, &PPOConfig::new(), 0);
+        let mut learner = PPOLearner::new(module, &PPOConfig::new(), 0).unwrap();
         let batch = TrainBatch {
             obs: Array2::zeros((4, 4)),
             actions: Array2::zeros((4, 1)),

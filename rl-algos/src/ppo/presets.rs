@@ -23,8 +23,8 @@ pub fn cartpole_seed_run(seed: u64) -> PPOConfig {
 /// CartPole-v1 in well under a second: borrows CleanRL's and RL-Zoo's choices (8 envs, a
 /// small orthogonally initialized [64, 64] network, a larger linearly decaying learning
 /// rate, γ = 0.98, λ = 0.8, 20 epochs on 256-step batches, no KL penalty). The evaluation
-/// return (10 greedy episodes every 10 iterations) first reaches 475 at iterations 80, 60
-/// and 50 for seeds 0, 1 and 2 (`examples/bench_ppo.rs`).
+/// return (10 greedy episodes every 10 iterations) first reaches 475 at iterations 60, 90
+/// and 50 for seeds 0, 1 and 2 (`examples/bench_ppo.rs`, `examples/learning_thresholds.rs`).
 pub fn cartpole_fast(seed: u64) -> PPOConfig {
     PPOConfig::new()
         .environment("CartPole-v1")

@@ -1,6 +1,24 @@
 //! The settings every algorithm shares, flat and serializable, each with RLlib's name
 //! (RLlib's `AlgorithmConfig`). Algorithms embed it (`#[serde(flatten)]`) next to their own
 //! and implement [`AlgoConfig`] for the whole.
+//!
+//! Loading and setting keys works for any config ([`from_json`], [`from_toml`],
+//! [`from_value`], [`set_by_key`]): missing keys take their defaults, unknown keys are
+//! refused with the nearest known one named, at every level. Every key's doc line is the
+//! doc comment on its field ([`key_docs()`]); `docs/config.md` lists them all.
+
+mod consistency;
+mod key_docs;
+mod keys;
+mod load;
+pub mod reference;
+mod set;
+mod toml_text;
+
+pub use consistency::check_connectors;
+pub use key_docs::{check_key_docs, key_docs, key_docs_from_sources, KeyDoc};
+pub use load::{from_json, from_toml, from_value, to_toml};
+pub use set::{get_by_key, set_by_key};
 
 use rl_nn::{Activation, Init, MlpConfig};
 use serde::de::DeserializeOwned;
@@ -62,6 +80,19 @@ pub struct ModelConfig {
     pub vf_share_layers: bool,
     /// `"torch_default"` (RLlib's default), `"orthogonal"` (CleanRL's gains) or `"xavier"`.
     pub initializer: String,
+    /// The encoder layers' bias initializer (RLlib's `fcnet_bias_initializer`): `None`
+    /// keeps `initializer`'s, `"zeros_"` sets the biases to zero.
+    pub fcnet_bias_initializer: Option<String>,
+    /// Hidden layer sizes of the heads after the encoder (RLlib's `head_fcnet_hiddens`,
+    /// default `[]`: a single linear output layer). Modules without head hidden layers
+    /// (PPO's) refuse a non-empty list.
+    pub head_fcnet_hiddens: Vec<usize>,
+    /// Activation of the head hidden layers (RLlib's `head_fcnet_activation`, default
+    /// `"relu"`).
+    pub head_fcnet_activation: String,
+    /// The head layers' bias initializer (RLlib's `head_fcnet_bias_initializer`), as
+    /// `fcnet_bias_initializer`.
+    pub head_fcnet_bias_initializer: Option<String>,
 }
 
 impl Default for ModelConfig {
@@ -71,6 +102,10 @@ impl Default for ModelConfig {
             fcnet_activation: "tanh".into(),
             vf_share_layers: false,
             initializer: "torch_default".into(),
+            fcnet_bias_initializer: None,
+            head_fcnet_hiddens: Vec::new(),
+            head_fcnet_activation: "relu".into(),
+            head_fcnet_bias_initializer: None,
         }
     }
 }
@@ -141,19 +176,25 @@ pub struct AlgorithmConfig {
     pub clip_actions: bool,
     // --- connector pipelines (plugins, serialized with typetag)
     /// The env→module pipeline, replacing the default one (batching, then the observation
-    /// filter) when set. Start from [`Pipeline::default_env_to_module`] and edit it.
+    /// filter) when set; it has a `MeanStdFilter` exactly when `observation_filter` says so.
+    /// Start from [`Pipeline::default_env_to_module`] and edit it.
     /// RLlib's callable instead prepends user connectors to the default ones.
     pub env_to_module_connector: Option<Pipeline<dyn EnvToModule>>,
-    /// The module→env pipeline, replacing the default one when set.
+    /// The module→env pipeline, replacing the default one when set; its
+    /// `NormalizeAndClipActions`, if any, has the config's `normalize_actions` and
+    /// `clip_actions`.
     pub module_to_env_connector: Option<Pipeline<dyn ModuleToEnv>>,
-    /// The learner pipeline, replacing the algorithm's default one when set.
+    /// The learner pipeline, replacing the algorithm's default one when set. Its connectors
+    /// take settings the config owns (GAE's γ and λ) from the config, and may not contradict
+    /// it.
     pub learner_connector: Option<Pipeline<dyn LearnerConnector>>,
     // --- .env_runners()
     /// Env runner threads; 0 samples in the driver.
     pub num_env_runners: usize,
     /// Envs each runner steps together.
     pub num_envs_per_env_runner: usize,
-    /// Steps per env per sample call.
+    /// Steps per env per sample call: `"auto"` (the train batch split over the envs) or a
+    /// number.
     pub rollout_fragment_length: FragmentLength,
     /// `"NoFilter"` or `"MeanStdFilter"`.
     pub observation_filter: String,
@@ -292,6 +333,50 @@ pub trait AlgoConfig:
     fn validate(&self) -> Result<(), ConfigError> {
         self.base().validate()
     }
+
+    /// The Rust source declaring the config's struct (`include_str!("config.rs")`), whose
+    /// field doc comments are the keys' docs ([`key_docs()`], `docs/config.md`); the shared
+    /// structs' source is added. Empty by default: the keys are undocumented.
+    const KEY_DOCS_SOURCE: &'static str = "";
+
+    /// A config from a JSON value: missing keys take their defaults, unknown keys are refused
+    /// with the nearest known one named ([`from_value()`]).
+    fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
+        load::from_value(value)
+    }
+
+    /// A config from JSON text ([`from_json()`]).
+    fn from_json(text: &str) -> Result<Self, ConfigError> {
+        load::from_json(text)
+    }
+
+    /// A config from TOML text ([`from_toml()`]); errors name the key and its line.
+    fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        load::from_toml(text)
+    }
+
+    /// The config as TOML ([`to_toml()`]).
+    fn to_toml(&self) -> Result<String, ConfigError> {
+        load::to_toml(self)
+    }
+
+    /// Sets a key by its RLlib name from a JSON value ([`set_by_key`]).
+    fn set(&mut self, key: &str, value: serde_json::Value) -> Result<(), ConfigError> {
+        set_by_key(self, key, value)
+    }
+
+    /// Reads a key by its RLlib name ([`get_by_key`]).
+    fn get(&self, key: &str) -> Option<serde_json::Value> {
+        get_by_key(self, key)
+    }
+
+    /// Steps each env collects per sample call (RLlib's overridable
+    /// `get_rollout_fragment_length`): by default the shared rule,
+    /// [`AlgorithmConfig::rollout_fragment_length`]; an algorithm may resolve `"auto"` its
+    /// own way (RLlib's DQN: `n_step`).
+    fn get_rollout_fragment_length(&self) -> usize {
+        self.base().rollout_fragment_length()
+    }
 }
 
 impl AlgorithmConfig {
@@ -373,14 +458,35 @@ impl AlgorithmConfig {
                 self.model_config.fcnet_hiddens
             ));
         }
-        if !matches!(
-            self.model_config.fcnet_activation.as_str(),
-            "tanh" | "relu" | "linear"
-        ) {
+        let m = &self.model_config;
+        for (key, activation) in [
+            ("fcnet_activation", &m.fcnet_activation),
+            ("head_fcnet_activation", &m.head_fcnet_activation),
+        ] {
+            if !matches!(activation.as_str(), "tanh" | "relu" | "linear") {
+                return err(format!(
+                    "{key} = {activation:?}: use \"tanh\", \"relu\" or \"linear\""
+                ));
+            }
+        }
+        if m.head_fcnet_hiddens.contains(&0) {
             return err(format!(
-                "fcnet_activation = {:?}: use \"tanh\", \"relu\" or \"linear\"",
-                self.model_config.fcnet_activation
+                "head_fcnet_hiddens = {:?}: layer sizes must be positive",
+                m.head_fcnet_hiddens
             ));
+        }
+        for (key, init) in [
+            ("fcnet_bias_initializer", &m.fcnet_bias_initializer),
+            (
+                "head_fcnet_bias_initializer",
+                &m.head_fcnet_bias_initializer,
+            ),
+        ] {
+            if let Some(i) = init.as_deref().filter(|&i| i != "zeros_") {
+                return err(format!(
+                    "{key} = {i:?}: use \"zeros_\" or None (the initializer's own bias)"
+                ));
+            }
         }
         if self.metrics_num_episodes_for_smoothing == 0 {
             return err("metrics_num_episodes_for_smoothing = 0: it must be at least 1".into());
@@ -534,89 +640,16 @@ pub fn check_finite(name: &str, value: Option<f64>) -> Result<(), ConfigError> {
     }
 }
 
-/// Sets one field of any serializable config by its name from a JSON value, the way the
-/// sweep tool builds trials (`set_by_key(&mut config, "minibatch_size", json!(256))`).
-/// Unknown keys and values of the wrong type are errors that name the key.
-pub fn set_by_key<T>(config: &mut T, key: &str, value: serde_json::Value) -> Result<(), ConfigError>
-where
-    T: Serialize + serde::de::DeserializeOwned,
-{
-    let mut json = serde_json::to_value(&*config).map_err(|e| ConfigError(e.to_string()))?;
-    let obj = json
-        .as_object_mut()
-        .ok_or_else(|| ConfigError("config does not serialize to an object".into()))?;
-    // `model_config/fcnet_hiddens` (or `.`) reaches into a nested section.
-    let mut path = key.split(['/', '.']).peekable();
-    let mut node = obj;
-    loop {
-        let seg = path.next().unwrap_or_default();
-        if !node.contains_key(seg) {
-            let mut known: Vec<&String> = node.keys().collect();
-            known.sort();
-            return Err(ConfigError(format!(
-                "unknown config key `{key}`; known keys: {known:?}"
-            )));
-        }
-        if path.peek().is_none() {
-            node.insert(seg.to_string(), value);
-            break;
-        }
-        node = node
-            .get_mut(seg)
-            .and_then(|v| v.as_object_mut())
-            .ok_or_else(|| {
-                ConfigError(format!("config key `{seg}` in `{key}` is not a section"))
-            })?;
-    }
-    *config = serde_json::from_value(json)
-        .map_err(|e| ConfigError(format!("cannot set `{key}`: {e}")))?;
-    Ok(())
-}
-
-/// Reads one field of a serializable config by name (`/` or `.` reaches into sections).
-pub fn get_by_key<T: Serialize>(config: &T, key: &str) -> Option<serde_json::Value> {
-    let mut json = serde_json::to_value(config).ok()?;
-    for seg in key.split(['/', '.']) {
-        json = json.get(seg)?.clone();
-    }
-    Some(json)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn cartpole() -> AlgorithmConfig {
+    /// The shared config with an env, valid as it is.
+    pub(super) fn cartpole() -> AlgorithmConfig {
         AlgorithmConfig {
             env: "CartPole-v1".into(),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn set_by_key_sets_and_checks_types() {
-        let mut c = cartpole();
-        set_by_key(&mut c, "minibatch_size", json!(256)).unwrap();
-        assert_eq!(c.minibatch_size, 256);
-        set_by_key(&mut c, "model_config/fcnet_hiddens", json!([64, 64])).unwrap();
-        assert_eq!(c.model_config.fcnet_hiddens, vec![64, 64]);
-        set_by_key(&mut c, "rollout_fragment_length", json!(50)).unwrap();
-        assert_eq!(c.rollout_fragment_length, FragmentLength::Steps(50));
-        set_by_key(&mut c, "rollout_fragment_length", json!("auto")).unwrap();
-        assert_eq!(c.rollout_fragment_length, FragmentLength::Auto);
-        let e = set_by_key(&mut c, "minibatch_sise", json!(1)).unwrap_err();
-        assert!(e.0.contains("unknown config key `minibatch_sise`"), "{e}");
-        let e = set_by_key(&mut c, "minibatch_size", json!("big")).unwrap_err();
-        assert!(e.0.contains("minibatch_size"), "{e}");
-        assert_eq!(
-            c.minibatch_size, 256,
-            "a failed set leaves the config as it was"
-        );
-        assert_eq!(
-            get_by_key(&c, "model_config.fcnet_hiddens"),
-            Some(json!([64, 64]))
-        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Tune's trial files, the checkpoint cadence and the checkpoint directory with its
 //! validation. An [`AlgorithmLogic`] owns the learner (module, optimizer, replay buffer, …)
 //! and says, in [`training_step`](AlgorithmLogic::training_step), what one step of training
-//! is, reaching the runners through a [`StepContext`](super::StepContext).
+//! is, reaching the runners through a [`StepContext`].
 
 use crate::algorithm::checkpoint::{read_saved_config, CheckpointReader, CheckpointWriter};
 use crate::algorithm::config::AlgoConfig;

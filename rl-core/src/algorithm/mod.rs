@@ -12,15 +12,15 @@ pub mod registry;
 
 pub use config::{
     check_finite, get_by_key, set_by_key, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit,
-    FragmentLength, ModelConfig,
+    FragmentLength, KeyDoc, ModelConfig,
 };
 pub use counters::Counters;
 pub use driver::{Driver, StepContext, DEFAULT_MODULE_ID};
 pub use inference::InferencePolicy;
 pub use logic::{AlgorithmLogic, Spaces};
 pub use registry::{
-    algorithm_from_checkpoint, build_algorithm, default_config, register_algorithm,
-    registered_algorithms, AlgorithmRegistration,
+    algorithm_from_checkpoint, build_algorithm, config_key_docs, config_reference, default_config,
+    register_algorithm, registered_algorithms, AlgorithmRegistration,
 };
 
 use std::path::{Path, PathBuf};
@@ -49,6 +49,9 @@ pub enum AlgorithmError {
     /// Building a module (its layers and parameters) failed.
     #[error("module: {0}")]
     Nn(#[from] rl_nn::NnError),
+    /// A replay buffer refused an add, a sample or a priority update.
+    #[error("replay buffer: {0}")]
+    Replay(#[from] crate::replay::ReplayError),
     /// Reading or writing files failed.
     #[error("{context}: {source}")]
     Io {

@@ -13,6 +13,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use serde_json::Value;
 
 use super::checkpoint::CheckpointReader;
+use super::config::reference::{self, ReferenceEntry};
+use super::config::KeyDoc;
 use super::{Algorithm, AlgorithmError, ConfigError};
 use crate::module::RLModule;
 
@@ -27,6 +29,9 @@ pub type CheckpointFactory =
 /// The default config of an algorithm, as JSON (every key with its default value).
 pub type DefaultConfigFn = Arc<dyn Fn() -> Value + Send + Sync + 'static>;
 
+/// The documented keys of the algorithm's config (for `docs/config.md`).
+pub type KeyDocsFn = Arc<dyn Fn() -> Result<Vec<KeyDoc>, ConfigError> + Send + Sync + 'static>;
+
 /// Reads the acting module alone from a checkpoint of the algorithm (policy export).
 pub type ModuleLoader = Arc<
     dyn Fn(&CheckpointReader) -> Result<Box<dyn RLModule>, AlgorithmError> + Send + Sync + 'static,
@@ -39,6 +44,7 @@ pub struct AlgorithmRegistration {
     name: String,
     build: AlgorithmFactory,
     default_config: DefaultConfigFn,
+    key_docs: Option<KeyDocsFn>,
     from_checkpoint: Option<CheckpointFactory>,
     load_module: Option<ModuleLoader>,
 }
@@ -63,6 +69,7 @@ impl AlgorithmRegistration {
             name: name.into(),
             build: Arc::new(factory),
             default_config: Arc::new(|| Value::Object(Default::default())),
+            key_docs: None,
             from_checkpoint: None,
             load_module: None,
         }
@@ -74,6 +81,16 @@ impl AlgorithmRegistration {
         F: Fn() -> Value + Send + Sync + 'static,
     {
         self.default_config = Arc::new(f);
+        self
+    }
+
+    /// The doc line of every config key ([`key_docs`](super::config::key_docs()) of the
+    /// config type), for the config reference.
+    pub fn key_docs<F>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Result<Vec<KeyDoc>, ConfigError> + Send + Sync + 'static,
+    {
+        self.key_docs = Some(Arc::new(f));
         self
     }
 
@@ -140,6 +157,52 @@ pub fn default_config(name: &str) -> Result<Value, AlgorithmError> {
     Ok((lookup(name)?.default_config)())
 }
 
+/// The documented keys of the config of the algorithm registered as `name`; an algorithm
+/// registered without them has none.
+pub fn config_key_docs(name: &str) -> Result<Vec<KeyDoc>, AlgorithmError> {
+    match lookup(name)?.key_docs {
+        Some(f) => Ok(f()?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The config reference (`docs/config.md`) of every registered algorithm: its keys, their
+/// types, defaults and doc lines. An algorithm whose keys have no docs is listed with its
+/// top-level keys marked undocumented.
+pub fn config_reference() -> Result<String, AlgorithmError> {
+    let entries = registered_algorithms()
+        .into_iter()
+        .map(|name| {
+            let default_config = default_config(&name)?;
+            let key_docs = match config_key_docs(&name) {
+                Ok(docs) if !docs.is_empty() => docs,
+                _ => undocumented(&default_config),
+            };
+            Ok(ReferenceEntry {
+                default_config,
+                key_docs,
+                algorithm: name,
+            })
+        })
+        .collect::<Result<Vec<_>, AlgorithmError>>()?;
+    Ok(reference::render(&entries))
+}
+
+/// The top-level keys of a config without docs.
+fn undocumented(default_config: &Value) -> Vec<KeyDoc> {
+    let keys = default_config
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.keys());
+    keys.map(|k| KeyDoc {
+        key: k.clone(),
+        ty: "?".into(),
+        doc: "(undocumented: the config sets no `AlgoConfig::KEY_DOCS_SOURCE`)".into(),
+        section: false,
+    })
+    .collect()
+}
+
 /// Builds an algorithm from a checkpoint directory, whichever registered algorithm wrote
 /// it (`metadata.json` names it).
 pub fn algorithm_from_checkpoint(dir: &Path) -> Result<Box<dyn Algorithm>, AlgorithmError> {
@@ -196,6 +259,11 @@ mod tests {
             serde_json::json!({"lr": 0.1})
         );
         assert!(registered_algorithms().contains(&"RegistryTestAlgo".to_string()));
+        let reference = config_reference().unwrap();
+        assert!(
+            reference.contains("## RegistryTestAlgo") && reference.contains("| `lr` | `?` |"),
+            "{reference}"
+        );
         let e = build_algorithm("RegistryTestAlgo", &Value::Null).unwrap_err();
         assert!(e.to_string().contains("not buildable"));
     }

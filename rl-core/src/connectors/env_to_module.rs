@@ -3,7 +3,7 @@
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::{ConnectorContext, ConnectorError, ConnectorState, Named, Pipeline};
+use super::{connector_methods, impl_connector_for, ConnectorContext, ConnectorError, Pipeline};
 
 /// The data an env→module pipeline transforms: one observation per env in, one row of
 /// module input per env out.
@@ -19,9 +19,39 @@ pub struct EnvToModuleBatch {
 }
 
 /// One env→module transformation. Implement it (with `#[typetag::serde]`) to plug in your
-/// own; register nothing else: typetag makes it serializable inside configs.
+/// own: `process` is the only method to write (the name defaults to the type's, the state to
+/// none); register nothing else: typetag makes it serializable inside configs.
+///
+/// ```
+/// use rl_core::connectors::{ConnectorContext, ConnectorError, EnvToModule, EnvToModuleBatch};
+/// use serde::{Deserialize, Serialize};
+///
+/// /// Clips observations to ±`limit`.
+/// #[derive(Serialize, Deserialize)]
+/// struct ClipObs {
+///     limit: f32,
+/// }
+///
+/// #[typetag::serde]
+/// impl EnvToModule for ClipObs {
+///     fn process(
+///         &mut self,
+///         batch: &mut EnvToModuleBatch,
+///         _ctx: &mut ConnectorContext<'_>,
+///     ) -> Result<(), ConnectorError> {
+///         batch.obs.mapv_inplace(|x| x.clamp(-self.limit, self.limit));
+///         Ok(())
+///     }
+/// }
+///
+/// let mut pipeline = rl_core::connectors::Pipeline::default_env_to_module(false);
+/// pipeline.append(Box::new(ClipObs { limit: 5.0 }));
+/// assert_eq!(pipeline.names(), ["BatchObservations", "ClipObs"]);
+/// ```
 #[typetag::serde(tag = "type")]
-pub trait EnvToModule: Named + ConnectorState + CloneEnvToModule + Send + Sync {
+pub trait EnvToModule: CloneEnvToModule + Send + Sync {
+    connector_methods!();
+
     /// Transforms the batch in place.
     fn process(
         &mut self,
@@ -30,6 +60,7 @@ pub trait EnvToModule: Named + ConnectorState + CloneEnvToModule + Send + Sync {
     ) -> Result<(), ConnectorError>;
 }
 
+impl_connector_for!(EnvToModule);
 super::pipeline::connector_clone!(EnvToModule, CloneEnvToModule);
 
 impl Pipeline<dyn EnvToModule> {
@@ -59,13 +90,6 @@ impl Pipeline<dyn EnvToModule> {
 /// `BatchIndividualItems` and `NumpyToTensor` for a flat observation space).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct BatchObservations;
-
-impl Named for BatchObservations {
-    fn name(&self) -> &str {
-        "BatchObservations"
-    }
-}
-impl ConnectorState for BatchObservations {}
 
 #[typetag::serde]
 impl EnvToModule for BatchObservations {
@@ -190,13 +214,8 @@ impl Default for MeanStdFilter {
     }
 }
 
-impl Named for MeanStdFilter {
-    fn name(&self) -> &str {
-        "MeanStdFilter"
-    }
-}
-
-impl ConnectorState for MeanStdFilter {
+#[typetag::serde]
+impl EnvToModule for MeanStdFilter {
     fn get_state(&self) -> Option<serde_json::Value> {
         serde_json::to_value(self).ok()
     }
@@ -221,10 +240,7 @@ impl ConnectorState for MeanStdFilter {
         self.delta = RunningStat::default();
         Ok(())
     }
-}
 
-#[typetag::serde]
-impl EnvToModule for MeanStdFilter {
     fn process(
         &mut self,
         batch: &mut EnvToModuleBatch,
@@ -281,12 +297,6 @@ mod tests {
         s.serialize_str(&x.to_string())
     }
 
-    impl Named for NoRoundTrip {
-        fn name(&self) -> &str {
-            "NoRoundTrip"
-        }
-    }
-    impl ConnectorState for NoRoundTrip {}
     #[typetag::serde]
     impl EnvToModule for NoRoundTrip {
         fn process(

@@ -17,7 +17,7 @@ pub mod pipeline;
 pub use env_to_module::{CloneEnvToModule, EnvToModule, EnvToModuleBatch};
 pub use learner::{CloneLearnerConnector, LearnerConnector, LearnerContext, LearnerData};
 pub use module_to_env::{CloneModuleToEnv, ModuleToEnv, ModuleToEnvBatch};
-pub use pipeline::{ConnectorStateEntry, Named, Pipeline};
+pub use pipeline::{Connector, ConnectorStateEntry, Pipeline};
 
 use crate::env::Space;
 use crate::Rng;
@@ -64,29 +64,74 @@ pub struct ConnectorContext<'a> {
     pub observation_space: &'a Space,
     /// The env's action space.
     pub action_space: &'a Space,
-    /// Env steps the whole run has sampled so far, as the env runner counts them (RLlib's
-    /// `num_env_steps_sampled_lifetime` on the runner): what an exploration schedule reads.
+    /// Env steps the whole run has sampled so far, as the env runner estimates them: the
+    /// `t` RLlib's env runner passes to `forward_exploration` (the count synced once per
+    /// iteration plus this sample call's steps; see
+    /// [`EnvRunner::global_env_steps`](crate::runner::EnvRunner::global_env_steps)). What an
+    /// exploration schedule reads.
     pub global_env_steps: u64,
 }
 
-/// State handling shared by every connector kind. Stateless connectors keep the defaults.
-pub trait ConnectorState {
-    /// The connector's state (e.g. filter statistics), saved in checkpoints and synced
-    /// between env runners. `None` for stateless connectors.
-    fn get_state(&self) -> Option<serde_json::Value> {
-        None
-    }
+/// The methods every connector kind shares, with defaults, written once and expanded into
+/// [`EnvToModule`], [`ModuleToEnv`] and [`LearnerConnector`]: a connector implements its
+/// kind's trait (`process`) and overrides these only when it has a state or another name.
+macro_rules! connector_methods {
+    () => {
+        /// The connector's name in its pipeline (what [`Pipeline::get`],
+        /// [`Pipeline::insert_before`] and friends look for, and what checkpoints record with
+        /// its state). By default its type's name without the path (`"MeanStdFilter"`), the
+        /// same name typetag writes under `"type"`.
+        fn name(&self) -> &str {
+            $crate::connectors::pipeline::short_type_name(std::any::type_name::<Self>())
+        }
 
-    /// Restores a state from [`get_state`](ConnectorState::get_state).
-    fn set_state(&mut self, state: &serde_json::Value) -> Result<(), ConnectorError> {
-        let _ = state;
-        Ok(())
-    }
+        /// The connector's state (e.g. filter statistics), saved in checkpoints and synced
+        /// between env runners. `None` (the default) for stateless connectors.
+        fn get_state(&self) -> Option<serde_json::Value> {
+            None
+        }
 
-    /// Merges the states of the same connector on several env runners (in runner order)
-    /// into this one, which then holds the synchronized state to broadcast.
-    fn merge_states(&mut self, states: &[serde_json::Value]) -> Result<(), ConnectorError> {
-        let _ = states;
-        Ok(())
-    }
+        /// Restores a state from `get_state`. Does nothing by default.
+        fn set_state(
+            &mut self,
+            state: &serde_json::Value,
+        ) -> Result<(), $crate::connectors::ConnectorError> {
+            let _ = state;
+            Ok(())
+        }
+
+        /// Merges the states of the same connector on several env runners (in runner order)
+        /// into this one, which then holds the synchronized state to broadcast. Does nothing
+        /// by default.
+        fn merge_states(
+            &mut self,
+            states: &[serde_json::Value],
+        ) -> Result<(), $crate::connectors::ConnectorError> {
+            let _ = states;
+            Ok(())
+        }
+    };
 }
+use connector_methods;
+
+/// Makes a kind's trait object a [`Connector`] of its pipelines, forwarding to the kind's
+/// own methods.
+macro_rules! impl_connector_for {
+    ($kind:ident) => {
+        impl $crate::connectors::Connector for dyn $kind {
+            fn name(&self) -> &str {
+                <dyn $kind as $kind>::name(self)
+            }
+            fn get_state(&self) -> Option<serde_json::Value> {
+                <dyn $kind as $kind>::get_state(self)
+            }
+            fn set_state(
+                &mut self,
+                state: &serde_json::Value,
+            ) -> Result<(), $crate::connectors::ConnectorError> {
+                <dyn $kind as $kind>::set_state(self, state)
+            }
+        }
+    };
+}
+use impl_connector_for;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rl_nn::ActionDistribution;
 use serde::{Deserialize, Serialize};
 
-use super::{ConnectorContext, ConnectorError, ConnectorState, Named, Pipeline};
+use super::{connector_methods, impl_connector_for, ConnectorContext, ConnectorError, Pipeline};
 use crate::env::{Space, Value};
 
 /// The data a module→env pipeline transforms, one row per env.
@@ -27,7 +27,9 @@ pub struct ModuleToEnvBatch {
 
 /// One module→env transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait ModuleToEnv: Named + ConnectorState + CloneModuleToEnv + Send + Sync {
+pub trait ModuleToEnv: CloneModuleToEnv + Send + Sync {
+    connector_methods!();
+
     /// Transforms the batch in place.
     fn process(
         &mut self,
@@ -36,6 +38,7 @@ pub trait ModuleToEnv: Named + ConnectorState + CloneModuleToEnv + Send + Sync {
     ) -> Result<(), ConnectorError>;
 }
 
+impl_connector_for!(ModuleToEnv);
 super::pipeline::connector_clone!(ModuleToEnv, CloneModuleToEnv);
 
 impl Pipeline<dyn ModuleToEnv> {
@@ -66,13 +69,6 @@ impl Pipeline<dyn ModuleToEnv> {
 /// (argmax / mean), with its log-probability.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct GetActions;
-
-impl Named for GetActions {
-    fn name(&self) -> &str {
-        "GetActions"
-    }
-}
-impl ConnectorState for GetActions {}
 
 #[typetag::serde]
 impl ModuleToEnv for GetActions {
@@ -154,13 +150,6 @@ pub struct NormalizeAndClipActions {
     /// Clip to the space's bounds.
     pub clip_actions: bool,
 }
-
-impl Named for NormalizeAndClipActions {
-    fn name(&self) -> &str {
-        "NormalizeAndClipActions"
-    }
-}
-impl ConnectorState for NormalizeAndClipActions {}
 
 #[typetag::serde]
 impl ModuleToEnv for NormalizeAndClipActions {

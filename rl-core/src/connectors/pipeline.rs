@@ -3,12 +3,27 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConnectorError, ConnectorState};
+use super::ConnectorError;
 
-/// What every connector kind shares: a name a pipeline can find it by.
-pub trait Named {
-    /// The connector's name (its type's name, e.g. `"GeneralAdvantageEstimation"`).
+/// What a [`Pipeline`] needs of its connectors, whatever their kind: a name to find them by
+/// and their state. rl-core implements it for `dyn EnvToModule`, `dyn ModuleToEnv` and
+/// `dyn LearnerConnector` from the methods of those traits; a connector implements its
+/// kind's trait, not this one.
+pub trait Connector {
+    /// The connector's name (by default its type's name, e.g. `"MeanStdFilter"`).
     fn name(&self) -> &str;
+    /// Its state; `None` for stateless connectors.
+    fn get_state(&self) -> Option<serde_json::Value>;
+    /// Restores a state from [`get_state`](Connector::get_state).
+    fn set_state(&mut self, state: &serde_json::Value) -> Result<(), ConnectorError>;
+}
+
+/// A type's name without its module path or generic arguments
+/// (`"rl_core::connectors::env_to_module::MeanStdFilter"` → `"MeanStdFilter"`): the
+/// default connector name, which equals the tag typetag gives the type.
+pub fn short_type_name(full: &'static str) -> &'static str {
+    let path = full.split('<').next().unwrap_or(full);
+    path.rsplit("::").next().unwrap_or(path)
 }
 
 /// One connector's state in a pipeline, with the connector's name (checked on restore).
@@ -43,13 +58,13 @@ impl<C: ?Sized> Default for Pipeline<C> {
     }
 }
 
-impl<C: ?Sized + Named> std::fmt::Debug for Pipeline<C> {
+impl<C: ?Sized + Connector> std::fmt::Debug for Pipeline<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.names()).finish()
     }
 }
 
-impl<C: ?Sized + Named> Pipeline<C> {
+impl<C: ?Sized + Connector> Pipeline<C> {
     /// A pipeline of these connectors, in order.
     pub fn new(connectors: Vec<Box<C>>) -> Self {
         Pipeline { connectors }
@@ -153,7 +168,7 @@ impl<C: ?Sized + Named> Pipeline<C> {
     }
 }
 
-impl<C: ?Sized + Named + ConnectorState> Pipeline<C> {
+impl<C: ?Sized + Connector> Pipeline<C> {
     /// Every connector's state with its name, in order (what checkpoints store).
     pub fn state_entries(&self) -> Vec<ConnectorStateEntry> {
         self.connectors
@@ -198,7 +213,7 @@ impl<C: ?Sized + Named + ConnectorState> Pipeline<C> {
     }
 }
 
-impl<C: ?Sized + Named> Pipeline<C>
+impl<C: ?Sized + Connector> Pipeline<C>
 where
     Box<C>: Serialize + for<'de> Deserialize<'de>,
 {
@@ -258,7 +273,7 @@ where
     }
 }
 
-impl<C: ?Sized + Named> PartialEq for Pipeline<C>
+impl<C: ?Sized + Connector> PartialEq for Pipeline<C>
 where
     Box<C>: Serialize,
 {

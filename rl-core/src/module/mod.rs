@@ -74,7 +74,10 @@ pub trait RLModule: Send {
     fn get_weights(&self) -> Vec<f32> {
         let mut w = Vec::with_capacity(self.params().num_scalars());
         for (_, _, v) in self.params().iter() {
-            w.extend(v.iter().copied());
+            match v.as_slice() {
+                Some(s) => w.extend_from_slice(s),
+                None => w.extend(v.iter().copied()),
+            }
         }
         w
     }
@@ -90,9 +93,11 @@ pub trait RLModule: Send {
         let mut offset = 0;
         for v in self.params_mut().values_mut() {
             let n = v.len();
-            v.iter_mut()
-                .zip(&weights[offset..offset + n])
-                .for_each(|(d, &s)| *d = s);
+            let src = &weights[offset..offset + n];
+            match v.as_slice_mut() {
+                Some(d) => d.copy_from_slice(src),
+                None => v.iter_mut().zip(src).for_each(|(d, &s)| *d = s),
+            }
             offset += n;
         }
         Ok(())

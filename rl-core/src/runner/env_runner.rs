@@ -102,7 +102,12 @@ pub struct EnvRunner {
     env_to_module: Pipeline<dyn EnvToModule>,
     module_to_env: Pipeline<dyn ModuleToEnv>,
     rng: Rng,
+    /// The run's env-step count as last synced by the driver.
     global_env_steps: u64,
+    /// Env steps this runner took in the current `sample*` call (RLlib's `ts`).
+    call_env_steps: u64,
+    /// Runners in this runner's group (RLlib's `num_env_runners or 1`).
+    group_size: u64,
     needs_reset: bool,
     seeded: bool,
     next_episode: u64,
@@ -167,6 +172,8 @@ impl EnvRunner {
             module_to_env,
             rng,
             global_env_steps: 0,
+            call_env_steps: 0,
+            group_size: 1,
             needs_reset: true,
             seeded: false,
             next_episode: 0,
@@ -202,6 +209,7 @@ impl EnvRunner {
         )?;
         r.next_episode = self.next_episode;
         r.global_env_steps = self.global_env_steps;
+        r.group_size = self.group_size;
         r.sample_timeout = self.sample_timeout;
         Ok(r)
     }
@@ -243,17 +251,31 @@ impl EnvRunner {
         &mut self.env_to_module
     }
 
-    /// The env steps sampled by the whole run so far as this runner counts them: set by
-    /// the driver with every weight sync ([`set_global_env_steps`](Self::set_global_env_steps)),
-    /// advanced by this runner's own steps. Connectors see it (an epsilon schedule reads it).
+    /// The run's env-step count as this runner estimates it, exactly as RLlib 2.60's
+    /// `SingleAgentEnvRunner` computes the `t` it passes to `forward_exploration`:
+    /// `(synced / k + ts) · k`, where `synced` is the count the driver last set
+    /// ([`set_global_env_steps`](Self::set_global_env_steps); once per iteration), `ts`
+    /// the env steps this runner took so far in its current (or last) `sample*` call, all
+    /// its envs counted, and `k` the number of runners in its group. Each sample call
+    /// starts again from `ts = 0`. Connectors see it as
+    /// [`ConnectorContext::global_env_steps`] (an epsilon schedule reads it).
     pub fn global_env_steps(&self) -> u64 {
-        self.global_env_steps
+        let k = self.group_size.max(1);
+        (self.global_env_steps / k + self.call_env_steps) * k
     }
 
     /// Sets the run's env-step count (RLlib syncs `num_env_steps_sampled_lifetime` to its
-    /// env runners with the weights).
+    /// env runners once per iteration, in `sync_env_runner_states`).
     pub fn set_global_env_steps(&mut self, steps: u64) {
         self.global_env_steps = steps;
+    }
+
+    /// Sets the number of runners in this runner's group (the `k` of
+    /// [`global_env_steps`](Self::global_env_steps); [`EnvRunnerGroup::new`] sets it).
+    ///
+    /// [`EnvRunnerGroup::new`]: super::EnvRunnerGroup::new
+    pub fn set_group_size(&mut self, runners: usize) {
+        self.group_size = runners.max(1) as u64;
     }
 
     /// The action RNG (saved in checkpoints).
@@ -407,13 +429,14 @@ impl EnvRunner {
     /// Runs the env→module pipeline on `rows` flattened observations in `self.e2m.env_obs`.
     fn process_obs(&mut self, rows: usize) -> Result<(), RunnerError> {
         self.e2m.rows = rows;
+        let global_env_steps = self.global_env_steps();
         let mut ctx = ConnectorContext {
             explore: self.spec.explore,
             update_stats: self.spec.update_connector_stats,
             rng: &mut self.rng,
             observation_space: &self.obs_space,
             action_space: &self.act_space,
-            global_env_steps: self.global_env_steps,
+            global_env_steps,
         };
         self.env_to_module.run(&mut self.e2m, &mut ctx)?;
         Ok(())
@@ -475,13 +498,14 @@ impl EnvRunner {
         }
         self.m2e.action_dist_inputs = dist_inputs;
         {
+            let global_env_steps = self.global_env_steps();
             let mut ctx = ConnectorContext {
                 explore: self.spec.explore,
                 update_stats: self.spec.update_connector_stats,
                 rng: &mut self.rng,
                 observation_space: &self.obs_space,
                 action_space: &self.act_space,
-                global_env_steps: self.global_env_steps,
+                global_env_steps,
             };
             self.module_to_env.run(&mut self.m2e, &mut ctx)?;
         }
@@ -557,7 +581,7 @@ impl EnvRunner {
             }
         }
         out.env_steps += n;
-        self.global_env_steps += n as u64;
+        self.call_env_steps += n as u64;
         Ok(())
     }
 
@@ -565,6 +589,7 @@ impl EnvRunner {
     /// episodes that end are returned whole-chunk, running ones are cut and continue in
     /// the next call.
     pub fn sample(&mut self, steps_per_env: usize) -> Result<SampleOutput, RunnerError> {
+        self.call_env_steps = 0;
         let deadline = self.deadline();
         if self.needs_reset {
             self.reset()?;
@@ -599,6 +624,7 @@ impl EnvRunner {
     /// ([`set_sample_timeout`](Self::set_sample_timeout)) the call fails, with
     /// [`RunnerError::EpisodeNeverEnds`] when no episode ended at all.
     pub fn sample_episodes(&mut self, num_episodes: usize) -> Result<SampleOutput, RunnerError> {
+        self.call_env_steps = 0;
         let deadline = self.deadline();
         self.needs_reset = true;
         self.reset()?;
@@ -616,6 +642,7 @@ impl EnvRunner {
     /// Runs fresh episodes for `steps` env steps in all (evaluation with
     /// `evaluation_duration_unit = "timesteps"`); returns the episodes that ended.
     pub fn sample_timesteps(&mut self, steps: usize) -> Result<SampleOutput, RunnerError> {
+        self.call_env_steps = 0;
         let deadline = self.deadline();
         self.needs_reset = true;
         self.reset()?;

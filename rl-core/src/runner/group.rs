@@ -86,7 +86,11 @@ impl EnvRunnerGroup {
     /// (RLlib's remote env runners), otherwise they sample in the calling thread. Fault
     /// tolerance takes RLlib's defaults ([`FaultTolerance::default`]); see
     /// [`with_fault_tolerance`](Self::with_fault_tolerance).
-    pub fn new(runners: Vec<EnvRunner>, parallel: bool) -> Self {
+    pub fn new(mut runners: Vec<EnvRunner>, parallel: bool) -> Self {
+        let k = runners.len();
+        for r in &mut runners {
+            r.set_group_size(k);
+        }
         let env_to_module = runners.first().map(|r| r.env_to_module().clone());
         let module_to_env = runners.first().map(|r| r.module_to_env().clone());
         let mut group = EnvRunnerGroup {

@@ -118,7 +118,7 @@ impl<L: AlgorithmLogic> Driver<L> {
 
     /// Saves a checkpoint of everything needed to continue training exactly from here into
     /// `dir` (created; an existing checkpoint there is replaced atomically); returns the
-    /// directory. See the [module docs](self) and `docs/checkpoints.md`.
+    /// directory. See the module docs of `driver::checkpointing` and `docs/checkpoints.md`.
     pub fn save_to_path(&self, dir: impl AsRef<Path>) -> Result<PathBuf, AlgorithmError> {
         let r0 = self.runners.runners().first().ok_or_else(Self::no_runner)?;
         let runner_states = self.runners.get_state()?;

@@ -97,14 +97,16 @@ impl<L: AlgorithmLogic> Driver<L> {
     }
 
     /// How to register this algorithm by [`AlgorithmLogic::NAME`]: built from a JSON config
-    /// (missing keys take their defaults), with its default config and checkpoint loader.
+    /// (missing keys take their defaults, unknown ones are refused), with its default config,
+    /// its keys' docs and its checkpoint loader.
     pub fn registration() -> AlgorithmRegistration {
         AlgorithmRegistration::new(L::NAME, |value| {
-            let config: L::Config = serde_json::from_value(value.clone())
-                .map_err(|e| ConfigError(format!("bad {} config: {e}", L::NAME)))?;
+            let config = L::Config::from_value(value)
+                .map_err(|e| ConfigError(format!("{} config: {}", L::NAME, e.0)))?;
             Ok(Box::new(Driver::<L>::new(config)?))
         })
         .default_config(|| serde_json::to_value(L::Config::default()).unwrap_or_default())
+        .key_docs(crate::algorithm::config::key_docs::<L::Config>)
         .from_checkpoint(|dir| Ok(Box::new(Driver::<L>::from_checkpoint(dir)?)))
         .load_module(L::load_acting_module)
     }
@@ -226,6 +228,7 @@ impl<L: AlgorithmLogic> Driver<L> {
         loop {
             let mut ctx = StepContext {
                 config: self.config.base(),
+                rollout_fragment_length: self.config.get_rollout_fragment_length(),
                 runners: &mut self.runners,
                 window: &mut self.window,
                 counters: &mut self.counters,
@@ -244,6 +247,10 @@ impl<L: AlgorithmLogic> Driver<L> {
     fn train_iteration(&mut self) -> Result<ResultDict, AlgorithmError> {
         let start = Instant::now();
         let tally = self.training_steps(start)?;
+        // RLlib's `sync_env_runner_states` after the training steps: the runners' count of
+        // the run's env steps (what an exploration schedule reads) moves once per iteration.
+        self.runners
+            .set_global_env_steps(self.counters.num_env_steps_sampled_lifetime);
         self.counters.training_iteration += 1;
         self.iterations_since_restore += 1;
         let mut result = ResultDict::new();

@@ -41,6 +41,8 @@ pub(crate) struct IterationTally {
 /// `training_step`).
 pub struct StepContext<'a> {
     pub(crate) config: &'a AlgorithmConfig,
+    /// [`AlgoConfig::get_rollout_fragment_length`](crate::algorithm::AlgoConfig::get_rollout_fragment_length).
+    pub(crate) rollout_fragment_length: usize,
     pub(crate) runners: &'a mut EnvRunnerGroup,
     pub(crate) window: &'a mut EpisodeWindow,
     pub(crate) counters: &'a mut Counters,
@@ -73,16 +75,20 @@ impl StepContext<'_> {
         self.runners
     }
 
-    /// Samples rounds of `rollout_fragment_length` steps per env from every runner until at
+    /// Samples rounds of `rollout_fragment_length` steps per env (as the algorithm's config
+    /// resolves it, [`AlgoConfig::get_rollout_fragment_length`]) from every runner until at
     /// least `min_env_steps` env steps are collected (RLlib's
-    /// `synchronous_parallel_sample(max_env_steps=…)`), merges the runners' connector
-    /// states, and counts the steps and finished episodes into the iteration's metrics.
+    /// `synchronous_parallel_sample(max_env_steps=…)`; `min_env_steps` ≤ 1 is one round,
+    /// RLlib's call without a maximum), merges the runners' connector states, and counts
+    /// the steps and finished episodes into the iteration's metrics.
+    ///
+    /// [`AlgoConfig::get_rollout_fragment_length`]: crate::algorithm::AlgoConfig::get_rollout_fragment_length
     pub fn sample_env_steps(
         &mut self,
         min_env_steps: usize,
     ) -> Result<Vec<Episode>, AlgorithmError> {
         let t = Instant::now();
-        let steps_per_env = self.config.rollout_fragment_length();
+        let steps_per_env = self.rollout_fragment_length;
         let mut episodes = Vec::new();
         let mut finished: Vec<EpisodeStats> = Vec::new();
         let mut env_steps = 0;
@@ -138,13 +144,12 @@ impl StepContext<'_> {
         Ok(())
     }
 
-    /// Sends `weights` (the acting module's, flattened) and the run's env-step count to
-    /// every training env runner.
+    /// Sends `weights` (the acting module's, flattened) to every training env runner. The
+    /// run's env-step count goes to them once per iteration, after the training steps (as
+    /// RLlib's `sync_env_runner_states`), not with every weight sync.
     pub fn sync_weights(&mut self, weights: &[f32]) -> Result<(), AlgorithmError> {
         let t = Instant::now();
         self.runners.sync_weights(weights)?;
-        self.runners
-            .set_global_env_steps(self.counters.num_env_steps_sampled_lifetime);
         self.add_timer("synch_weights", t.elapsed().as_secs_f64());
         Ok(())
     }

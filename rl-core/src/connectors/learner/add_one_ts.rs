@@ -4,21 +4,22 @@
 use serde::{Deserialize, Serialize};
 
 use super::{LearnerConnector, LearnerContext, LearnerData};
-use crate::connectors::{ConnectorError, ConnectorState, Named};
+use crate::connectors::ConnectorError;
 
 /// Appends to every episode chunk one step that repeats the last observation (and last
-/// action and distribution inputs) with reward 0. Downstream, that step has
-/// `loss_mask = false` and `truncated = true`, and a chunk that did not terminate is
-/// marked truncated at its last real step, so GAE bootstraps from the extra step's value.
+/// action and distribution inputs) with reward 0.
+///
+/// The flags follow RLlib 2.60 (`add_one_ts_to_episodes_and_truncate.py`): downstream
+/// ([`AddColumnsFromEpisodesToTrainBatch`](super::AddColumnsFromEpisodesToTrainBatch)) the
+/// chunk's last *real* step is `terminated` if the episode ended in a terminal state there
+/// and `truncated` otherwise (time limit or rollout cut), so GAE bootstraps that step from
+/// the extra step's value (or from 0); the extra step itself is `loss_mask = false` and
+/// **neither** terminated nor truncated. Its own advantage therefore runs on into the next
+/// chunk's first step; the loss never reads it, but it counts in the advantage
+/// standardization's mean and std, as in RLlib (see
+/// [`GeneralAdvantageEstimation::standardize_real_rows_only`](super::GeneralAdvantageEstimation::standardize_real_rows_only)).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AddOneTsToEpisodesAndTruncate;
-
-impl Named for AddOneTsToEpisodesAndTruncate {
-    fn name(&self) -> &str {
-        "AddOneTsToEpisodesAndTruncate"
-    }
-}
-impl ConnectorState for AddOneTsToEpisodesAndTruncate {}
 
 #[typetag::serde]
 impl LearnerConnector for AddOneTsToEpisodesAndTruncate {

@@ -7,23 +7,17 @@ use serde::{Deserialize, Serialize};
 
 use super::{LearnerConnector, LearnerContext, LearnerData};
 use crate::batch::TrainBatch;
-use crate::connectors::{ConnectorError, ConnectorState, Named};
+use crate::connectors::ConnectorError;
 
 /// Builds `obs`, `actions`, `rewards`, `terminateds`, `truncateds`, `action_logp`,
 /// `action_dist_inputs` and `loss_mask` from the episode chunks.
 ///
 /// Row `t` of a chunk holds observation `t` and the step taken on it. With bootstrap steps
-/// added, a chunk's last row is the extra step (`loss_mask` false, `truncated` true) and its
-/// last real step is `terminated` if the episode terminated there, else `truncated`.
+/// added, a chunk's last row is the extra step (`loss_mask` false, neither terminated nor
+/// truncated: RLlib 2.60's `AddOneTsToEpisodesAndTruncate`) and its last real step is
+/// `terminated` if the episode terminated there, else `truncated`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AddColumnsFromEpisodesToTrainBatch;
-
-impl Named for AddColumnsFromEpisodesToTrainBatch {
-    fn name(&self) -> &str {
-        "AddColumnsFromEpisodesToTrainBatch"
-    }
-}
-impl ConnectorState for AddColumnsFromEpisodesToTrainBatch {}
 
 #[typetag::serde]
 impl LearnerConnector for AddColumnsFromEpisodesToTrainBatch {
@@ -68,8 +62,10 @@ impl LearnerConnector for AddColumnsFromEpisodesToTrainBatch {
             logp.extend_from_slice(&ep.action_logp);
             let last = row + n - 1;
             if data.bootstrap_steps_added {
+                // RLlib 2.60's convention: the appended bootstrap step is neither
+                // terminated nor truncated (only masked); the last real step carries the
+                // chunk's end. `n >= 2` always holds here (a real step plus the extra one).
                 loss_mask[last] = false;
-                truncateds[last] = true;
                 if n >= 2 {
                     terminateds[last - 1] = ep.is_terminated;
                     truncateds[last - 1] = !ep.is_terminated;

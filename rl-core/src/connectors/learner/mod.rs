@@ -15,7 +15,7 @@ pub use add_one_ts::AddOneTsToEpisodesAndTruncate;
 pub use batch_columns::AddColumnsFromEpisodesToTrainBatch;
 pub use general_advantage_estimation::GeneralAdvantageEstimation;
 
-use super::{ConnectorError, ConnectorState, Named, Pipeline};
+use super::{connector_methods, impl_connector_for, ConnectorError, Pipeline};
 use crate::batch::TrainBatch;
 use crate::episode::Episode;
 use crate::module::RLModule;
@@ -40,7 +40,17 @@ pub struct LearnerContext<'a> {
 
 /// One learner-pipeline transformation; a serializable plugin like every connector.
 #[typetag::serde(tag = "type")]
-pub trait LearnerConnector: Named + ConnectorState + CloneLearnerConnector + Send + Sync {
+pub trait LearnerConnector: CloneLearnerConnector + Send + Sync {
+    connector_methods!();
+
+    /// Takes the settings the algorithm's config owns (GAE's γ and λ) from the whole config
+    /// as JSON (RLlib's key names), before the learner first runs the pipeline; refuses a
+    /// setting of its own that contradicts the config. Does nothing by default.
+    fn configure(&mut self, config: &serde_json::Value) -> Result<(), ConnectorError> {
+        let _ = config;
+        Ok(())
+    }
+
     /// Transforms the data in place.
     fn process(
         &mut self,
@@ -49,9 +59,18 @@ pub trait LearnerConnector: Named + ConnectorState + CloneLearnerConnector + Sen
     ) -> Result<(), ConnectorError>;
 }
 
+impl_connector_for!(LearnerConnector);
 crate::connectors::pipeline::connector_clone!(LearnerConnector, CloneLearnerConnector);
 
 impl Pipeline<dyn LearnerConnector> {
+    /// Gives every connector the algorithm's config ([`LearnerConnector::configure`]); a
+    /// learner calls it once, when it is built.
+    pub fn configure(&mut self, config: &serde_json::Value) -> Result<(), ConnectorError> {
+        self.connectors_mut()
+            .iter_mut()
+            .try_for_each(|c| c.configure(config))
+    }
+
     /// Runs every connector in order.
     pub fn run(
         &mut self,
@@ -71,7 +90,7 @@ impl Pipeline<dyn LearnerConnector> {
         Pipeline::new(vec![
             Box::new(AddOneTsToEpisodesAndTruncate),
             Box::new(AddColumnsFromEpisodesToTrainBatch),
-            Box::new(GeneralAdvantageEstimation { gamma, lambda }),
+            Box::new(GeneralAdvantageEstimation::with(gamma, lambda)),
         ])
     }
 

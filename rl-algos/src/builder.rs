@@ -1,0 +1,140 @@
+//! Builder pieces every algorithm config shares (RLlib's `AlgorithmConfig` method groups
+//! `.env_runners(...)`, `.evaluation(...)`, `.rl_module(...)`, `.reporting(...)`), generic
+//! over the whole config, and the JSON/TOML and by-name plumbing behind each config's
+//! inherent methods.
+
+use rl_core::algorithm::{self, AlgoConfig, ConfigError, DurationUnit, FragmentLength};
+use rl_core::connectors::{EnvToModule, ModuleToEnv, Pipeline};
+
+/// `.env_runners(...)` arguments.
+#[derive(Debug)]
+pub struct EnvRunnersArgs<'a, C>(pub(crate) &'a mut C);
+/// `.evaluation(...)` arguments.
+#[derive(Debug)]
+pub struct EvaluationArgs<'a, C>(pub(crate) &'a mut C);
+/// `.rl_module(...)` arguments: RLlib's `DefaultModelConfig` keys.
+#[derive(Debug)]
+pub struct RlModuleArgs<'a, C>(pub(crate) &'a mut C);
+/// `.reporting(...)` arguments.
+#[derive(Debug)]
+pub struct ReportingArgs<'a, C>(pub(crate) &'a mut C);
+
+/// Setters on an argument group: `name: type => path;` sets `config.path` (through
+/// `base_mut()` for the shared settings).
+macro_rules! setters {
+    (base $args:ident { $($(#[$doc:meta])* $name:ident : $ty:ty => $($field:ident).+;)* }) => {
+        impl<C: rl_core::algorithm::AlgoConfig> $args<'_, C> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&mut self, value: $ty) -> &mut Self {
+                    self.0.base_mut().$($field).+ = value.into();
+                    self
+                }
+            )*
+        }
+    };
+    ($args:ident { $($(#[$doc:meta])* $name:ident : $ty:ty => $($field:ident).+;)* }) => {
+        impl $args<'_> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&mut self, value: $ty) -> &mut Self {
+                    self.0.$($field).+ = value.into();
+                    self
+                }
+            )*
+        }
+    };
+}
+pub(crate) use setters;
+
+setters!(base EnvRunnersArgs {
+    /// Env runner threads (0: sample in the driver).
+    num_env_runners: usize => num_env_runners;
+    /// Envs per runner, stepped together.
+    num_envs_per_env_runner: usize => num_envs_per_env_runner;
+    /// Steps per env per sample call.
+    rollout_fragment_length: FragmentLength => rollout_fragment_length;
+    /// `"NoFilter"` or `"MeanStdFilter"`.
+    observation_filter: &str => observation_filter;
+    /// A whole env→module pipeline replacing the default.
+    env_to_module_connector: Option<Pipeline<dyn EnvToModule>> => env_to_module_connector;
+    /// A whole module→env pipeline replacing the algorithm's default.
+    module_to_env_connector: Option<Pipeline<dyn ModuleToEnv>> => module_to_env_connector;
+});
+
+setters!(base EvaluationArgs {
+    /// Evaluate every N iterations (`None`: never).
+    evaluation_interval: Option<usize> => evaluation_interval;
+    /// How much to evaluate.
+    evaluation_duration: usize => evaluation_duration;
+    /// Episodes or timesteps.
+    evaluation_duration_unit: DurationUnit => evaluation_duration_unit;
+    /// Evaluation runner threads (0: in the driver).
+    evaluation_num_env_runners: usize => evaluation_num_env_runners;
+    /// Explore while evaluating (default false: greedy).
+    evaluation_explore: bool => evaluation_explore;
+});
+
+setters!(base RlModuleArgs {
+    /// Encoder hidden layer sizes.
+    fcnet_hiddens: Vec<usize> => model_config.fcnet_hiddens;
+    /// Encoder activation: `"tanh"`, `"relu"` or `"linear"`.
+    fcnet_activation: &str => model_config.fcnet_activation;
+    /// Encoder bias initializer (`"zeros_"` or `None`).
+    fcnet_bias_initializer: Option<String> => model_config.fcnet_bias_initializer;
+    /// Head hidden layer sizes.
+    head_fcnet_hiddens: Vec<usize> => model_config.head_fcnet_hiddens;
+    /// Head activation: `"tanh"`, `"relu"` or `"linear"`.
+    head_fcnet_activation: &str => model_config.head_fcnet_activation;
+    /// Head bias initializer (`"zeros_"` or `None`).
+    head_fcnet_bias_initializer: Option<String> => model_config.head_fcnet_bias_initializer;
+    /// `"torch_default"`, `"orthogonal"` or `"xavier"` (not an RLlib key).
+    initializer: &str => model_config.initializer;
+});
+
+setters!(base ReportingArgs {
+    /// Episodes the episode statistics are smoothed over.
+    metrics_num_episodes_for_smoothing: usize => metrics_num_episodes_for_smoothing;
+    /// Call `training_step` until this many env steps were sampled in the iteration.
+    min_sample_timesteps_per_iteration: usize => min_sample_timesteps_per_iteration;
+    /// Call `training_step` until the iteration took this long.
+    min_time_s_per_iteration: Option<f64> => min_time_s_per_iteration;
+});
+
+/// A config as pretty JSON.
+pub(crate) fn to_json<C: AlgoConfig>(config: &C) -> String {
+    serde_json::to_string_pretty(config).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// A config from JSON: missing keys take their defaults, unknown keys are refused with the
+/// nearest known one named (`rl_core::algorithm::config::from_json`).
+pub(crate) fn from_json<C: AlgoConfig>(text: &str) -> Result<C, ConfigError> {
+    algorithm::config::from_json(text)
+}
+
+/// A config from a JSON value, as [`from_json`]; errors name the algorithm.
+pub(crate) fn from_value<C: AlgoConfig>(
+    value: &serde_json::Value,
+    name: &str,
+) -> Result<C, ConfigError> {
+    algorithm::config::from_value(value).map_err(|e| ConfigError(format!("{name} config: {}", e.0)))
+}
+
+/// A config as TOML (`rl_core::algorithm::config::to_toml`).
+pub(crate) fn to_toml<C: AlgoConfig>(config: &C) -> Result<String, ConfigError> {
+    algorithm::config::to_toml(config)
+}
+
+/// A config from TOML, as [`from_json`]; errors name the key and its line.
+pub(crate) fn from_toml<C: AlgoConfig>(text: &str) -> Result<C, ConfigError> {
+    algorithm::config::from_toml(text)
+}
+
+/// Sets a field by its RLlib name (`algorithm::set_by_key`).
+pub(crate) fn set<C: AlgoConfig>(
+    config: &mut C,
+    key: &str,
+    value: serde_json::Value,
+) -> Result<(), ConfigError> {
+    algorithm::set_by_key(config, key, value)
+}
