@@ -186,7 +186,10 @@ fn an_unknown_key_is_a_usage_error_naming_it() {
         s(&dir.join("run")),
     ]);
     let line = one_line_error(&o, 2);
-    assert!(line.contains("minibatchsize"), "{line}");
+    assert!(
+        line.contains("unknown key `minibatchsize`; did you mean `minibatch_size`?"),
+        "{line}"
+    );
     assert!(!dir.join("run").join("result.json").exists());
 }
 
@@ -586,4 +589,29 @@ fn tune_minibatch_toml_is_the_seeds_sweep() {
         std::collections::BTreeMap::from([("training_iteration".to_string(), 150.0)])
     );
     assert!(plan.run.checkpoint_config.checkpoint_at_end);
+}
+
+#[test]
+fn cartpole_dqn_toml_is_rllibs_tuned_example() {
+    let args = rl::cli::RunArgs {
+        config: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cartpole_dqn.toml")),
+        ..Default::default()
+    };
+    let plan = rl::cli::RunPlan::from_args(&args).unwrap();
+    assert_eq!(plan.algorithm, "DQN");
+    let preset = serde_json::to_value(rl::algos::dqn::presets::cartpole_tuned(0)).unwrap();
+    let mut config = plan.config.clone();
+    assert_eq!(config["seed"], Value::Null);
+    config["seed"] = preset["seed"].clone();
+    assert_eq!(config, preset);
+    assert_eq!(
+        plan.stop.0,
+        std::collections::BTreeMap::from([
+            (
+                "evaluation/env_runners/episode_return_mean".to_string(),
+                475.0
+            ),
+            ("num_env_steps_sampled_lifetime".to_string(), 100_000.0),
+        ])
+    );
 }
