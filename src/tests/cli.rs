@@ -391,10 +391,11 @@ fn config_show_lists_every_key_with_its_default() {
             .unwrap_or_else(|| panic!("no row for {key}: {text}"))
             .to_string()
     };
+    let mb = row("minibatch_size");
+    // Key, Rust type, default and the doc line from the config struct's doc comment.
     assert!(
-        row("minibatch_size").contains("128"),
-        "{}",
-        row("minibatch_size")
+        mb.contains("usize") && mb.contains("128") && mb.contains("Rows per gradient step"),
+        "{mb}"
     );
     assert!(row("clip_param").contains("0.3"));
     assert!(row("model_config/fcnet_hiddens").contains("[256,256]"));

@@ -2,7 +2,7 @@
 //! default and doc line (`--json`: the default config as JSON, a start for a config file).
 
 use clap::{Args, Subcommand};
-use rl_core::algorithm::{default_config, registered_algorithms};
+use rl_core::algorithm::{config_key_docs, default_config, get_by_key, registered_algorithms};
 use serde_json::Value;
 
 use crate::cli::CliError;
@@ -56,7 +56,11 @@ pub fn run(cmd: ConfigCmd) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    let rows = key_rows(&default);
+    let rows = match config_key_docs(&args.algo) {
+        Ok(docs) if !docs.is_empty() => documented_rows(&docs, &default),
+        // An algorithm registered without key docs: its keys and defaults.
+        _ => key_rows(&default),
+    };
     let w_key = rows.iter().map(|r| r.key.len()).max().unwrap_or(3).max(3);
     let w_ty = rows.iter().map(|r| r.ty.len()).max().unwrap_or(4).max(4);
     let w_def = rows
@@ -80,6 +84,20 @@ pub fn run(cmd: ConfigCmd) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// One row per documented key (sections left out: their keys follow), in declaration
+/// order, with the Rust type and the doc line from the config structs' doc comments.
+pub fn documented_rows(docs: &[rl_core::algorithm::KeyDoc], default: &Value) -> Vec<KeyRow> {
+    docs.iter()
+        .filter(|d| !d.section)
+        .map(|d| KeyRow {
+            key: d.key.clone(),
+            ty: d.ty.clone(),
+            default: get_by_key(default, &d.key).map_or_else(|| "-".into(), |v| v.to_string()),
+            doc: d.doc.clone(),
+        })
+        .collect()
 }
 
 /// The keys of a default config, sections expanded (`model_config/fcnet_hiddens`), with
