@@ -439,23 +439,37 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn cartpole_ppo_toml_is_the_seed_preset() {
+/// Asserts that `configs/FILE` trains `algorithm` with `preset`'s config (the file leaves
+/// the seed at its default, the preset sets it) and stops at `stop`.
+fn assert_file_is_preset(file: &str, algorithm: &str, preset: Value, stop: &[(&str, f64)]) {
     let args = rl::cli::RunArgs {
-        config: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cartpole_ppo.toml")),
+        config: Some(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("configs")
+                .join(file),
+        ),
         ..Default::default()
     };
     let plan = rl::cli::RunPlan::from_args(&args).unwrap();
-    assert_eq!(plan.algorithm, "PPO");
-    let preset = serde_json::to_value(rl::algos::ppo::presets::cartpole_seed_run(0)).unwrap();
+    assert_eq!(plan.algorithm, algorithm);
     let mut config = plan.config.clone();
-    // The preset sets the seed; the file leaves it at its default (0).
     assert_eq!(config["seed"], Value::Null);
     config["seed"] = preset["seed"].clone();
     assert_eq!(config, preset);
-    assert_eq!(
-        plan.stop.0,
-        std::collections::BTreeMap::from([("training_iteration".to_string(), 100.0)])
+    let want: std::collections::BTreeMap<String, f64> =
+        stop.iter().map(|&(k, v)| (k.to_string(), v)).collect();
+    assert_eq!(plan.stop.0, want);
+}
+
+#[test]
+fn cartpole_ppo_toml_is_the_seed_preset() {
+    let preset = rl::algos::ppo::presets::cartpole_seed_run(0);
+    let preset = serde_json::to_value(preset).unwrap();
+    assert_file_is_preset(
+        "cartpole_ppo.toml",
+        "PPO",
+        preset,
+        &[("training_iteration", 100.0)],
     );
 }
 
@@ -594,25 +608,10 @@ fn tune_minibatch_toml_is_the_seeds_sweep() {
 
 #[test]
 fn cartpole_dqn_toml_is_rllibs_tuned_example() {
-    let args = rl::cli::RunArgs {
-        config: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cartpole_dqn.toml")),
-        ..Default::default()
-    };
-    let plan = rl::cli::RunPlan::from_args(&args).unwrap();
-    assert_eq!(plan.algorithm, "DQN");
     let preset = serde_json::to_value(rl::algos::dqn::presets::cartpole_tuned(0)).unwrap();
-    let mut config = plan.config.clone();
-    assert_eq!(config["seed"], Value::Null);
-    config["seed"] = preset["seed"].clone();
-    assert_eq!(config, preset);
-    assert_eq!(
-        plan.stop.0,
-        std::collections::BTreeMap::from([
-            (
-                "evaluation/env_runners/episode_return_mean".to_string(),
-                475.0
-            ),
-            ("num_env_steps_sampled_lifetime".to_string(), 100_000.0),
-        ])
-    );
+    let stop = [
+        ("evaluation/env_runners/episode_return_mean", 475.0),
+        ("num_env_steps_sampled_lifetime", 100_000.0),
+    ];
+    assert_file_is_preset("cartpole_dqn.toml", "DQN", preset, &stop);
 }
