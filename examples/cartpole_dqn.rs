@@ -26,53 +26,25 @@ use rl::core::metrics::{get_path, ResultDict};
 const TARGET_RETURN: f64 = 475.0;
 const MAX_ENV_STEPS: f64 = 100_000.0;
 
+/// The flags (`rl train`'s names; parsed by clap).
+#[derive(clap::Parser)]
+#[command(about = "RLlib's tuned DQN example on CartPole-v1")]
 struct Args {
+    /// Stop after N iterations at most (default: the 475 / 100k-step criteria only).
+    #[arg(long, value_name = "N")]
     iterations: Option<usize>,
+    /// Seed of every RNG of the run.
+    #[arg(long, default_value_t = 0, value_name = "S")]
     seed: u64,
+    /// Output directory [default: runs/DQN_CartPole-v1_seed<S>_<unix seconds>].
+    #[arg(long, value_name = "DIR")]
     output: Option<PathBuf>,
+    /// Saves a checkpoint when the run ends.
+    #[arg(long)]
     checkpoint_at_end: bool,
-    overrides: Vec<(String, serde_json::Value)>,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        iterations: None,
-        seed: 0,
-        output: None,
-        checkpoint_at_end: false,
-        overrides: Vec::new(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match flag.as_str() {
-            "--iterations" => {
-                args.iterations = Some(
-                    value("--iterations")?
-                        .parse()
-                        .map_err(|e| format!("--iterations: {e}"))?,
-                )
-            }
-            "--seed" => args.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--output" => args.output = Some(PathBuf::from(value("--output")?)),
-            "--checkpoint-at-end" => args.checkpoint_at_end = true,
-            "--set" => {
-                let kv = value("--set")?;
-                let (key, raw) = kv
-                    .split_once('=')
-                    .ok_or(format!("--set {kv}: expected KEY=JSON, e.g. n_step=3"))?;
-                // A bare word that is not JSON (`--set td_error_loss_fn=mse`) is a string.
-                let v = serde_json::from_str(raw)
-                    .unwrap_or_else(|_| serde_json::Value::String(raw.to_string()));
-                args.overrides.push((key.to_string(), v));
-            }
-            "-h" | "--help" => {
-                return Err("usage: cartpole_dqn [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end] [--set KEY=JSON]...".into())
-            }
-            other => return Err(format!("unknown argument `{other}`; try --help")),
-        }
-    }
-    Ok(args)
+    /// Sets a config key by its RLlib name (JSON or a bare string). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<rl::cli::KeyValue>,
 }
 
 fn num(r: &ResultDict, path: &str) -> f64 {
@@ -101,8 +73,8 @@ fn print_iteration(r: &ResultDict) {
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = presets::cartpole_tuned(args.seed);
     config.base.checkpoint_at_end = args.checkpoint_at_end;
-    for (key, value) in args.overrides {
-        config.set(&key, value)?;
+    for kv in args.overrides {
+        config.set(&kv.key, kv.value)?;
     }
     let mut algo = config.build()?;
     let output = args.output.unwrap_or_else(|| {
@@ -150,13 +122,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

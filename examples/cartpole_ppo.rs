@@ -1,70 +1,39 @@
 //! The seed run: RLlib's PPO on CartPole-v1 with the user's config, in Rust.
 //!
 //! ```sh
-//! cargo run --release --example cartpole_ppo -- [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end] [--set KEY=JSON]...
+//! cargo run --release --example cartpole_ppo -- [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end] [--set KEY=VALUE]...
 //! ```
 //!
 //! Prints a block per iteration like the user's RLlib script, evaluation results every 10
 //! iterations, and the output directory holding Tune's trial files
-//! (`params.json`, `result.json`, `progress.csv`). With `--checkpoint-at-end`, the run ends
-//! with a checkpoint (`checkpoint_000000`) in that directory and prints its path; load it
-//! with `cargo run --release --example evaluate_checkpoint -- <path>`. `--set KEY=JSON`
-//! changes any config field by its RLlib name, e.g. `--set evaluation_explore=true` (RLlib
-//! 2.60's own default: its evaluation samples actions) or `--set minibatch_size=256`.
-
+//! (`params.json`, `result.json`, `progress.csv`) and a TensorBoard events file. With
+//! `--checkpoint-at-end`, the run ends with a checkpoint (`checkpoint_000000`) in that
+//! directory and prints its path; load it with `cargo run --release --example
+//! evaluate_checkpoint -- <path>` or `rl evaluate <path>`. `--set KEY=VALUE` changes any
+//! config field by its RLlib name, e.g. `--set evaluation_explore=true` (RLlib 2.60's own
+//! default: its evaluation samples actions) or `--set minibatch_size=256`.
+//!
+//! The flags are the `rl train` command's (`rl::cli::RunArgs`: also `--config FILE`,
+//! `--stop KEY=VALUE`, `--plot`, …); without `--config` the config is the preset
+//! `presets::cartpole_seed_run`, the Rust builder form of `configs/cartpole_ppo.toml`.
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clap::Parser;
 use rl::algos::ppo::presets;
-use rl::algos::Algorithm;
+use rl::cli::{CliError, RunArgs, RunPlan};
+use rl::core::algorithm::build_algorithm;
 use rl::core::metrics::{get_path, ResultDict};
 
+#[derive(Parser)]
+#[command(about = "The seed's PPO run on CartPole-v1, printed like the user's RLlib script")]
 struct Args {
+    /// Training iterations, when no --stop criterion is given (the seed ran 100).
+    #[arg(long, default_value_t = 100, value_name = "N")]
     iterations: usize,
-    seed: u64,
-    output: Option<PathBuf>,
-    checkpoint_at_end: bool,
-    overrides: Vec<(String, serde_json::Value)>,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        iterations: 100,
-        seed: 0,
-        output: None,
-        checkpoint_at_end: false,
-        overrides: Vec::new(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match flag.as_str() {
-            "--iterations" => {
-                args.iterations = value("--iterations")?
-                    .parse()
-                    .map_err(|e| format!("--iterations: {e}"))?
-            }
-            "--seed" => args.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--output" => args.output = Some(PathBuf::from(value("--output")?)),
-            "--checkpoint-at-end" => args.checkpoint_at_end = true,
-            "--set" => {
-                let kv = value("--set")?;
-                let (key, raw) = kv
-                    .split_once('=')
-                    .ok_or(format!("--set {kv}: expected KEY=JSON, e.g. minibatch_size=256"))?;
-                // A bare word that is not JSON (`--set env=CartPole-v1`) is taken as a string.
-                let v = serde_json::from_str(raw)
-                    .unwrap_or_else(|_| serde_json::Value::String(raw.to_string()));
-                args.overrides.push((key.to_string(), v));
-            }
-            "-h" | "--help" => {
-                return Err("usage: cartpole_ppo [--iterations N] [--seed S] [--output DIR] [--checkpoint-at-end] [--set KEY=JSON]...".into())
-            }
-            other => return Err(format!("unknown argument `{other}`; try --help")),
-        }
-    }
-    Ok(args)
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 fn num(r: &ResultDict, path: &str) -> f64 {
@@ -105,51 +74,51 @@ fn print_iteration(r: &ResultDict) {
     println!();
 }
 
-fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = presets::cartpole_seed_run(args.seed);
-    config.base.checkpoint_at_end = args.checkpoint_at_end;
-    for (key, value) in args.overrides {
-        config.set(&key, value)?;
+fn run(args: Args) -> Result<(), CliError> {
+    let seed = args.run.seed.unwrap_or(0);
+    let preset = serde_json::to_value(presets::cartpole_seed_run(seed))
+        .map_err(|e| CliError::Run(e.to_string()))?;
+    let mut plan = RunPlan::with_base(&args.run, Some(("PPO", preset)))?;
+    if plan.stop.0.is_empty() {
+        plan.stop
+            .0
+            .insert("training_iteration".into(), args.iterations as f64);
     }
-    let mut algo = config.build()?;
-    let output = args.output.unwrap_or_else(|| {
+    let mut algo = build_algorithm(&plan.algorithm, &plan.config).map_err(CliError::building)?;
+    let output = plan.output.clone().unwrap_or_else(|| {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        PathBuf::from(format!("runs/PPO_CartPole-v1_seed{}_{now}", args.seed))
+        PathBuf::from(format!("runs/PPO_CartPole-v1_seed{seed}_{now}"))
     });
     // Trial files and a TensorBoard event file (`tensorboard --logdir DIR`).
-    let dir = rl::logger::log_to(&mut algo, &output)?;
-    for _ in 0..args.iterations {
+    let dir = rl::logger::log_to(&mut *algo, &output)?;
+    loop {
         let result = algo.train()?;
         print_iteration(&result);
+        if plan.stop.should_stop(&result) {
+            break;
+        }
     }
     println!(
-        "Trained {} iterations in {:.2} s; results in {}",
+        "Trained {} iterations; results in {}",
         algo.iteration(),
-        algo.counters().time_total_s,
         dir.display()
     );
     // `stop()` saves the final checkpoint when `checkpoint_at_end` is set.
     if let Some(checkpoint) = algo.stop()? {
         println!("Checkpoint: {}", checkpoint.display());
     }
+    if plan.plot {
+        let paths = rl::plot::plot_dir(&dir, &dir, &Default::default())
+            .map_err(|e| CliError::Run(e.to_string()))?;
+        for p in paths {
+            println!("Plot: {}", p.display());
+        }
+    }
     Ok(())
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    rl::cli::exit_with(run(Args::parse()))
 }

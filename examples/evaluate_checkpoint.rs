@@ -1,71 +1,44 @@
 //! Loads a PPO checkpoint and reports evaluation returns.
 //!
 //! ```sh
-//! cargo run --release --example evaluate_checkpoint -- <CHECKPOINT_DIR> [--episodes N] [--seed S]
+//! cargo run --release --example evaluate_checkpoint -- <CHECKPOINT_DIR> [--episodes N] [--explore] [--render] [--seed S]
 //! ```
 //!
 //! Two evaluations: the restored algorithm's own (`algo.evaluate()`, as configured in the
-//! checkpoint: greedy, `evaluation_duration` episodes), then `N` greedy episodes (default
-//! 10) of the policy loaded alone (`InferencePolicy::from_checkpoint`: module and
-//! connectors only) in envs seeded from `S`. A bad checkpoint (missing, truncated or
-//! corrupted file, newer format, another algorithm) prints the error, naming the file, and
-//! exits with status 1.
+//! checkpoint: greedy, `evaluation_duration` episodes), then `N` episodes (default 10) of
+//! the policy loaded alone (`InferencePolicy::from_checkpoint`: module and connectors
+//! only), greedy unless `--explore`, in envs seeded from `S`; `--render` draws CartPole in
+//! the terminal. A bad checkpoint (missing, truncated or corrupted file, newer format,
+//! another algorithm) prints the error, naming the file, and exits with status 1. The
+//! flags are `rl evaluate`'s (`rl::cli::EvaluateArgs`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use rl::algos::ppo::InferencePolicy;
 use rl::algos::{Algorithm, PPO};
-use rl::core::env::Env;
+use rl::cli::commands::evaluate::{checkpoint_dir, evaluation_result, run_episode};
+use rl::cli::{CliError, EvaluateArgs};
 use rl::core::metrics::get_path;
+use rl::render::CartPoleRenderer;
 
+#[derive(Parser)]
+#[command(about = "Evaluates a PPO checkpoint: its own evaluation, then its policy alone")]
 struct Args {
-    dir: PathBuf,
-    episodes: usize,
-    seed: u64,
+    #[command(flatten)]
+    eval: EvaluateArgs,
 }
 
-const USAGE: &str = "usage: evaluate_checkpoint <CHECKPOINT_DIR> [--episodes N] [--seed S]";
-
-fn parse_args() -> Result<Args, String> {
-    let mut dir = None;
-    let (mut episodes, mut seed) = (10, 0);
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--episodes" => {
-                episodes = value("--episodes")?
-                    .parse()
-                    .map_err(|e| format!("--episodes: {e}"))?
-            }
-            "--seed" => {
-                seed = value("--seed")?
-                    .parse()
-                    .map_err(|e| format!("--seed: {e}"))?
-            }
-            "-h" | "--help" => return Err(USAGE.into()),
-            a if a.starts_with("--") => return Err(format!("unknown argument `{a}`; {USAGE}")),
-            a => dir = Some(PathBuf::from(a)),
-        }
-    }
-    let dir = dir.ok_or(USAGE)?;
-    Ok(Args {
-        dir,
-        episodes,
-        seed,
-    })
-}
-
-fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let mut algo = PPO::from_checkpoint(&args.dir)?;
+fn run(args: EvaluateArgs) -> Result<(), CliError> {
+    let dir = checkpoint_dir(&args.checkpoint)?;
+    let mut algo = PPO::from_checkpoint(&dir)?;
     let config = algo.config().clone();
     println!(
         "Loaded a PPO checkpoint of {} after {} iterations ({} env steps sampled) from {}",
         config.base.env,
         algo.iteration(),
         algo.counters().num_env_steps_sampled_lifetime,
-        args.dir.display()
+        dir.display()
     );
     let eval = algo.evaluate()?;
     let num = |k: &str| {
@@ -81,51 +54,38 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         num("env_runners/num_episodes")
     );
 
-    let mut policy = InferencePolicy::from_checkpoint(&args.dir)?;
+    let mut policy = InferencePolicy::from_checkpoint(&dir)?;
+    policy.seed(args.seed);
     rl::envs::register_builtins();
-    let mut env = rl::core::env::make(&config.base.env, &config.base.env_config)?;
-    let mut returns = Vec::with_capacity(args.episodes);
-    for episode in 0..args.episodes {
-        let seed = (episode == 0).then_some(args.seed);
-        let (mut obs, _) = env.reset(seed, None)?;
-        let mut total = 0.0;
-        loop {
-            let action = policy.compute_single_action(&obs, false)?;
-            let step = env.step(&action)?;
-            total += step.reward;
-            if step.terminated || step.truncated {
-                break;
-            }
-            obs = step.obs;
-        }
-        returns.push(total);
+    let mut env = rl::core::env::make(&config.base.env, &config.base.env_config)
+        .map_err(|e| CliError::Run(e.to_string()))?;
+    let renderer = args.render.then(CartPoleRenderer::default);
+    let mut episodes = Vec::with_capacity(args.episodes);
+    for i in 0..args.episodes {
+        let seed = (i == 0).then_some(args.seed);
+        episodes.push(run_episode(
+            &mut *env,
+            &mut policy,
+            seed,
+            args.explore,
+            renderer.as_ref(),
+        )?);
     }
-    if !returns.is_empty() {
-        let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-        let min = returns.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = returns.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !episodes.is_empty() {
+        let r = &evaluation_result(&episodes)["env_runners"];
         println!(
-            "InferencePolicy (greedy, seed {}): episode return mean {mean:.2} (min {min}, max {max}) over {} episodes",
+            "InferencePolicy ({}, seed {}): episode return mean {:.2} (min {}, max {}) over {} episodes",
+            if args.explore { "exploring" } else { "greedy" },
             args.seed,
-            returns.len()
+            r["episode_return_mean"].as_f64().unwrap_or(f64::NAN),
+            r["episode_return_min"],
+            r["episode_return_max"],
+            r["num_episodes"]
         );
     }
     Ok(())
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    rl::cli::exit_with(run(Args::parse().eval))
 }

@@ -28,7 +28,8 @@
 //! - [`logger`]: result loggers, TensorBoard event files with Ray Tune's tags;
 //! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
 //! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG;
-//! - [`render`]: CartPole drawn as text in the terminal.
+//! - [`render`]: CartPole drawn as text in the terminal;
+//! - `cli` (feature `cli`, on by default): the `rl` command line and its argument structs.
 //!
 //! The crates that appear in these signatures are re-exported — [`rand`], [`ndarray`],
 //! [`serde_json`], [`serde`], [`typetag`] — so that a program uses the same versions: seed
@@ -45,6 +46,8 @@ pub use rl_envs as envs;
 #[doc(inline)]
 pub use rl_nn as nn;
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod logger;
 #[cfg(feature = "plot")]
 pub mod plot;

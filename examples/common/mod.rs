@@ -1,7 +1,7 @@
 //! Helpers shared by the sweep examples (included with `#[path]`; not an example).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use rl::tune::{ResultGrid, Tuner};
@@ -20,65 +20,60 @@ pub struct SweepArgs {
     pub iterations: usize,
 }
 
-/// An example's `main`: parses the flags (defaults given), runs, reports an error.
+/// The flags as clap reads them; defaults that differ per example are filled in after.
+#[derive(clap::Parser)]
+struct Flags {
+    /// The directory holding sweeps [default: ~/rl_results].
+    #[arg(long, value_name = "DIR")]
+    storage_path: Option<PathBuf>,
+    /// At most N trials at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_concurrent_trials: Option<u64>,
+    /// The sweep's seed.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    seed: u64,
+    /// Continues the newest sweep in the storage path.
+    #[arg(long)]
+    resume: bool,
+    /// Iterations per trial.
+    #[arg(long, value_name = "N")]
+    iterations: Option<usize>,
+}
+
+/// An example's `main`: parses the flags (defaults given; clap prints `--help` and usage
+/// errors, exit code 2), runs, reports an error on one line (exit code 1).
 pub fn main_with(
     usage: &str,
     max_concurrent: usize,
     iterations: usize,
     run: fn(&SweepArgs) -> Result<(), rl::tune::TuneError>,
 ) -> std::process::ExitCode {
-    let args = match parse_args(usage, max_concurrent, iterations) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    let args = parse_args(usage, max_concurrent, iterations).unwrap_or_else(|e| e.exit());
+    rl::cli::exit_with(run(&args).map_err(|e| rl::cli::CliError::Run(e.to_string())))
 }
 
-/// Parses the flags; `usage` is printed for `--help`.
+/// Parses the flags; `usage` heads `--help`.
 pub fn parse_args(
     usage: &str,
     max_concurrent: usize,
     iterations: usize,
-) -> Result<SweepArgs, String> {
-    let mut args = SweepArgs {
-        storage_path: rl::tune::RunConfig::default_storage_path(),
-        max_concurrent,
-        seed: 0,
-        resume: false,
-        iterations,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        let number = |s: String, name: &str| s.parse::<u64>().map_err(|e| format!("{name}: {e}"));
-        match flag.as_str() {
-            "--storage-path" => args.storage_path = PathBuf::from(value("--storage-path")?),
-            "--max-concurrent-trials" => {
-                args.max_concurrent =
-                    number(value("--max-concurrent-trials")?, "--max-concurrent-trials")? as usize
-            }
-            "--seed" => args.seed = number(value("--seed")?, "--seed")?,
-            "--iterations" => {
-                args.iterations = number(value("--iterations")?, "--iterations")? as usize
-            }
-            "--resume" => args.resume = true,
-            "-h" | "--help" => return Err(usage.to_string()),
-            other => return Err(format!("unknown argument `{other}`; try --help")),
-        }
-    }
-    if args.max_concurrent == 0 {
-        return Err("--max-concurrent-trials must be at least 1".into());
-    }
-    Ok(args)
+) -> Result<SweepArgs, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Flags::command()
+        .about(usage.to_string())
+        .try_get_matches()?;
+    let f = Flags::from_arg_matches(&matches)?;
+    Ok(SweepArgs {
+        storage_path: f
+            .storage_path
+            .unwrap_or_else(rl::tune::RunConfig::default_storage_path),
+        max_concurrent: f
+            .max_concurrent_trials
+            .map_or(max_concurrent, |n| n as usize),
+        seed: f.seed,
+        resume: f.resume,
+        iterations: f.iterations.unwrap_or(iterations),
+    })
 }
 
 /// CPU seconds this process used (user + system), from /proc/self/stat.
@@ -90,21 +85,8 @@ pub fn cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// The newest sweep directory under `storage` (or `storage` itself).
-pub fn newest_sweep(storage: &Path) -> Option<PathBuf> {
-    if Tuner::can_restore(storage) {
-        return Some(storage.to_path_buf());
-    }
-    let mut dirs: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(storage)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| Tuner::can_restore(p))
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .collect();
-    dirs.sort();
-    dirs.pop().map(|(_, p)| p)
-}
+/// The newest sweep directory under `storage` (or `storage` itself): `rl tune --resume`'s.
+pub use rl::cli::commands::tune::newest_sweep;
 
 /// `tuner`, or with `--resume` the newest sweep in the storage path.
 pub fn tuner_or_resume(args: &SweepArgs, tuner: Tuner) -> Result<Tuner, rl::tune::TuneError> {
