@@ -2,10 +2,11 @@
 //! they parse, checkpoints are saved, restored into fresh algorithms and cleaned up; and
 //! the summary's RSS slope is the least-squares slope over the samples after warm-up.
 
-#[allow(dead_code)] // The example's `main` and argument parsing are not used here.
+#[allow(dead_code)] // The example's `main` is not used here.
 #[path = "../../examples/soak.rs"]
 mod soak;
 
+use clap::Parser;
 use serde_json::{json, Value};
 
 fn num(v: &Value, key: &str) -> f64 {
@@ -94,4 +95,49 @@ fn rss_slope_is_least_squares_after_warmup() {
         "unavailable"
     );
     assert_eq!(summary["open_fds"], "unavailable");
+}
+
+#[test]
+fn flags_keep_their_names_and_defaults_and_refuse_zero_cadences() {
+    let parse = |flags: &[&str]| soak::SoakArgs::try_parse_from(["soak"].iter().chain(flags));
+    let d = parse(&[]).expect("no flags: the defaults");
+    let defaults = (
+        d.env_steps,
+        d.sample_every,
+        d.checkpoint_every,
+        d.restore_every,
+        d.seed,
+    );
+    assert_eq!(defaults, (10_000_000, 100, 100, 10, 0));
+    let a = parse(&[
+        "--env-steps",
+        "5",
+        "--sample-every",
+        "2",
+        "--checkpoint-every",
+        "3",
+        "--restore-every",
+        "4",
+        "--seed",
+        "7",
+    ])
+    .expect("every flag");
+    let given = (
+        a.env_steps,
+        a.sample_every,
+        a.checkpoint_every,
+        a.restore_every,
+        a.seed,
+    );
+    assert_eq!(given, (5, 2, 3, 4, 7));
+    for flag in ["--sample-every", "--checkpoint-every", "--restore-every"] {
+        let e = parse(&[flag, "0"])
+            .err()
+            .expect("a cadence of 0 is refused");
+        assert!(e.to_string().contains(flag), "{flag}: {e}");
+    }
+    assert!(
+        parse(&["--env-step", "5"]).is_err(),
+        "an unknown flag is refused"
+    );
 }
