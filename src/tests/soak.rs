@@ -99,45 +99,20 @@ fn rss_slope_is_least_squares_after_warmup() {
 
 #[test]
 fn flags_keep_their_names_and_defaults_and_refuse_zero_cadences() {
-    let parse = |flags: &[&str]| soak::SoakArgs::try_parse_from(["soak"].iter().chain(flags));
-    let d = parse(&[]).expect("no flags: the defaults");
-    let defaults = (
-        d.env_steps,
-        d.sample_every,
-        d.checkpoint_every,
-        d.restore_every,
-        d.seed,
-    );
-    assert_eq!(defaults, (10_000_000, 100, 100, 10, 0));
-    let a = parse(&[
-        "--env-steps",
-        "5",
-        "--sample-every",
-        "2",
-        "--checkpoint-every",
-        "3",
-        "--restore-every",
-        "4",
-        "--seed",
-        "7",
-    ])
-    .expect("every flag");
-    let given = (
-        a.env_steps,
-        a.sample_every,
-        a.checkpoint_every,
-        a.restore_every,
-        a.seed,
-    );
-    assert_eq!(given, (5, 2, 3, 4, 7));
+    let parse = |flags: &str| {
+        let args = ["soak"].into_iter().chain(flags.split_whitespace());
+        soak::SoakArgs::try_parse_from(args).map(|a| {
+            let cadences = (a.sample_every, a.checkpoint_every, a.restore_every);
+            (a.env_steps, cadences, a.seed)
+        })
+    };
+    let defaults = parse("").expect("no flags: the defaults");
+    assert_eq!(defaults, (10_000_000, (100, 100, 10), 0));
+    let all = "--env-steps 5 --sample-every 2 --checkpoint-every 3 --restore-every 4 --seed 7";
+    assert_eq!(parse(all).expect("every flag"), (5, (2, 3, 4), 7));
     for flag in ["--sample-every", "--checkpoint-every", "--restore-every"] {
-        let e = parse(&[flag, "0"])
-            .err()
-            .expect("a cadence of 0 is refused");
+        let e = parse(&format!("{flag} 0")).expect_err("a cadence of 0 is refused");
         assert!(e.to_string().contains(flag), "{flag}: {e}");
     }
-    assert!(
-        parse(&["--env-step", "5"]).is_err(),
-        "an unknown flag is refused"
-    );
+    parse("--env-step 5").expect_err("an unknown flag is refused");
 }
