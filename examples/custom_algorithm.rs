@@ -1,11 +1,10 @@
 //! Your own algorithm against `rl`'s public API, as in your own crate: A2C (REINFORCE with a
 //! learned value baseline and GAE), trained by the shared driver (`docs/custom_algorithm.md`).
-//! `cargo run --release --example custom_algorithm -- [--seed S] [--iterations N]
-//! [--output DIR] [--checkpoint-at-end]`
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rl::clap::{self, Parser}; // `self`: the derive's code names `clap::`
 use rl::core::algorithm::checkpoint::{self as ckpt, CheckpointReader, CheckpointWriter};
 use rl::core::algorithm::{build_algorithm, driver::seeded_rng, register_algorithm, Driver};
 use rl::core::algorithm::{AlgoConfig, AlgorithmConfig, AlgorithmError, AlgorithmLogic};
@@ -204,21 +203,22 @@ impl AlgorithmLogic for A2CLogic {
 }
 
 // ---- 5. Training it by name on CartPole, as Tune or a command line would.
-/// Trains A2C on CartPole-v1 (8 envs, greedy evaluation every 5 iterations) as the flags
-/// say, printing the returns and writing Tune's trial files (and checkpoints) into `--output`.
-pub fn run(flags: impl IntoIterator<Item = String>) -> Result<(), Box<dyn std::error::Error>> {
-    let (mut seed, mut iterations, mut out, mut at_end) = (0u64, 100usize, None, false);
-    let mut flags = flags.into_iter();
-    while let Some(flag) = flags.next() {
-        let mut value = || flags.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--seed" => seed = value()?.parse()?,
-            "--iterations" => iterations = value()?.parse()?,
-            "--output" => out = Some(value()?),
-            "--checkpoint-at-end" => at_end = true,
-            _ => Err(format!("unknown flag {flag}; see the top of the file"))?,
-        }
-    }
+/// A2C on CartPole-v1, trained by the shared driver.
+#[derive(Parser)] // clap through `rl::clap`: your crate needs no clap of its own
+pub struct Flags {
+    #[arg(long, default_value_t = 0, help = "Seed of every RNG of the run")]
+    seed: u64,
+    #[arg(long, default_value_t = 100, help = "Training iterations")]
+    iterations: usize,
+    #[arg(long, help = "Output [default: runs/A2C_CartPole-v1_seed<SEED>_<now>]")]
+    output: Option<String>,
+    #[arg(long, help = "Saves a checkpoint when the run ends")]
+    checkpoint_at_end: bool,
+}
+
+/// Trains A2C as the flags say, printing the returns; trial files and checkpoints: `--output`.
+pub fn run(flags: Flags) -> Result<(), Box<dyn std::error::Error>> {
+    let (seed, iterations, out) = (flags.seed, flags.iterations, flags.output);
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let out = out.unwrap_or_else(|| format!("runs/A2C_CartPole-v1_seed{seed}_{now}"));
     register_algorithm(Driver::<A2CLogic>::registration()); // "A2C", by name from now on
@@ -226,7 +226,7 @@ pub fn run(flags: impl IntoIterator<Item = String>) -> Result<(), Box<dyn std::e
         "env": "CartPole-v1", "num_env_runners": 0, "num_envs_per_env_runner": 8,
         "train_batch_size": 256, "lr": 3e-3, "lambda_": 0.95, "grad_clip": 0.5,
         "model_config": {"fcnet_hiddens": [64, 64], "initializer": "orthogonal"},
-        "evaluation_interval": 5, "seed": seed, "checkpoint_at_end": at_end,
+        "evaluation_interval": 5, "seed": seed, "checkpoint_at_end": flags.checkpoint_at_end,
     });
     let mut algo = build_algorithm("A2C", &config)?;
     rl::logger::log_to(algo.as_mut(), &out)?; // Tune's trial files and a TensorBoard file
@@ -245,5 +245,5 @@ pub fn run(flags: impl IntoIterator<Item = String>) -> Result<(), Box<dyn std::e
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    run(std::env::args().skip(1))
+    run(Flags::parse()) // clap answers `--help` and refuses bad flags (exit code 2)
 }

@@ -13,14 +13,23 @@ use std::process::ExitCode;
 
 use rl::plot::{plot_dir, PlotOptions};
 
+/// The example's arguments (parsed by clap).
+#[derive(clap::Parser)]
+#[command(about = "Plots a run's or a sweep's learning curves as PNG and SVG")]
+struct Args {
+    /// A trial directory (result.json, params.json; ours or Ray Tune's) or an experiment
+    /// directory of trials.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Where to write learning_curves.png and .svg [default: DIR].
+    #[arg(value_name = "OUT_DIR")]
+    out: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
-    let mut args = std::env::args_os().skip(1).map(PathBuf::from);
-    let Some(dir) = args.next() else {
-        eprintln!("usage: plot_results DIR [OUT_DIR]");
-        return ExitCode::from(2);
-    };
-    let out = args.next().unwrap_or_else(|| dir.clone());
-    match plot_dir(&dir, &out, &PlotOptions::default()) {
+    let args = <Args as clap::Parser>::parse();
+    let out = args.out.unwrap_or_else(|| args.dir.clone());
+    match plot_dir(&args.dir, &out, &PlotOptions::default()) {
         Ok(paths) => {
             for p in paths {
                 println!("{}", p.display());

@@ -24,52 +24,30 @@ use rl::algos::ppo::{presets, PPOConfig, PPO};
 use rl::algos::Algorithm;
 use serde_json::{json, Value};
 
-/// What to run.
-#[derive(Clone, Debug)]
+/// What to run (the example's flags, parsed by clap).
+#[derive(Clone, Debug, clap::Parser)]
+#[command(about = "PPO on CartPole-v1 for many env steps, watching memory, fds and threads")]
 pub struct SoakArgs {
     /// Env steps to sample in total (training; evaluation comes on top).
+    #[arg(long, default_value_t = 10_000_000, value_name = "N")]
     pub env_steps: u64,
     /// Iterations between samples of RSS, fds and threads.
+    #[arg(long, default_value_t = 100, value_name = "ITERS", value_parser = at_least_one())]
     pub sample_every: usize,
     /// Iterations between checkpoints.
+    #[arg(long, default_value_t = 100, value_name = "ITERS", value_parser = at_least_one())]
     pub checkpoint_every: usize,
     /// Every this-many-th checkpoint is restored into a fresh algorithm.
+    #[arg(long, default_value_t = 10, value_name = "CHECKPOINTS", value_parser = at_least_one())]
     pub restore_every: usize,
     /// The run's seed.
+    #[arg(long, default_value_t = 0, value_name = "S")]
     pub seed: u64,
 }
 
-impl Default for SoakArgs {
-    fn default() -> Self {
-        SoakArgs {
-            env_steps: 10_000_000,
-            sample_every: 100,
-            checkpoint_every: 100,
-            restore_every: 10,
-            seed: 0,
-        }
-    }
-}
-
-fn parse_args() -> Result<SoakArgs, String> {
-    let mut args = SoakArgs::default();
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or(format!("{flag} needs a value"))?;
-        let bad = |e: std::num::ParseIntError| format!("{flag} {value}: {e}");
-        match flag.as_str() {
-            "--env-steps" => args.env_steps = value.parse().map_err(bad)?,
-            "--sample-every" => args.sample_every = value.parse().map_err(bad)?,
-            "--checkpoint-every" => args.checkpoint_every = value.parse().map_err(bad)?,
-            "--restore-every" => args.restore_every = value.parse().map_err(bad)?,
-            "--seed" => args.seed = value.parse().map_err(bad)?,
-            other => return Err(format!("unknown argument `{other}`; see examples/soak.rs")),
-        }
-    }
-    if args.sample_every == 0 || args.checkpoint_every == 0 || args.restore_every == 0 {
-        return Err("--sample-every, --checkpoint-every and --restore-every must be ≥ 1".into());
-    }
-    Ok(args)
+/// A count of 1 or more (a cadence of 0 would never come round).
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 /// A field of `/proc/self/status` (`VmRSS:   1234 kB`, `Threads:  5`): its first number.
@@ -230,8 +208,7 @@ fn remove_if_present(dir: &Path) -> std::io::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    let report = parse_args().map_err(Into::into).and_then(|args| run(&args));
-    match report {
+    match run(&<SoakArgs as clap::Parser>::parse()) {
         Ok(report) => {
             println!("{report:#}");
             std::process::ExitCode::SUCCESS

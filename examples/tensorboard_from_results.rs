@@ -26,14 +26,22 @@ fn run(trial: PathBuf, out: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The example's arguments (parsed by clap).
+#[derive(clap::Parser)]
+#[command(about = "Writes a TensorBoard event file from a trial's result.json")]
+struct Args {
+    /// The trial directory holding result.json (ours or Ray Tune's).
+    #[arg(value_name = "TRIAL_DIR")]
+    trial: PathBuf,
+    /// Where to write the event file [default: TRIAL_DIR].
+    #[arg(value_name = "OUT_DIR")]
+    out: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
-    let mut args = std::env::args_os().skip(1).map(PathBuf::from);
-    let Some(trial) = args.next() else {
-        eprintln!("usage: tensorboard_from_results TRIAL_DIR [OUT_DIR]");
-        return ExitCode::from(2);
-    };
-    let out = args.next().unwrap_or_else(|| trial.clone());
-    match run(trial, out) {
+    let args = <Args as clap::Parser>::parse();
+    let out = args.out.unwrap_or_else(|| args.trial.clone());
+    match run(args.trial, out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

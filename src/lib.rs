@@ -29,7 +29,8 @@
 //! - [`results`]: reading trial and sweep directories back (ours or Ray Tune's);
 //! - `plot` (feature `plot`, on by default): learning curves as PNG and SVG;
 //! - [`render`]: CartPole drawn as text in the terminal;
-//! - `cli` (feature `cli`, on by default): the `rl` command line and its argument structs.
+//! - `cli` (feature `cli`, on by default): the `rl` command line and its argument structs,
+//!   with `clap` re-exported for your own programs' flags.
 //!
 //! The crates that appear in these signatures are re-exported — [`rand`], [`ndarray`],
 //! [`serde_json`], [`serde`], [`typetag`] — so that a program uses the same versions: seed
@@ -55,6 +56,13 @@ pub mod render;
 pub mod results;
 pub mod tune;
 
+/// clap, which parses the `rl` command line (feature `cli`): a program of yours derives
+/// `rl::clap::Parser` for its flags (with `use rl::clap;` in scope, which the derive's paths
+/// resolve through) without a `clap` dependency of its own, as
+/// `examples/custom_algorithm.rs` does.
+#[cfg(feature = "cli")]
+#[doc(no_inline)]
+pub use clap;
 #[doc(no_inline)]
 pub use ndarray;
 #[doc(no_inline)]

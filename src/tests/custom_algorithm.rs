@@ -1,5 +1,5 @@
 //! The custom-algorithm example (`examples/custom_algorithm.rs`, A2C) run as its user runs
-//! it, through its `run(flags)`: it learns CartPole-v1 through the shared driver, writes
+//! it, through its `run(flags)` (flags parsed by its clap parser): it learns CartPole-v1 through the shared driver, writes
 //! Tune's trial files under RLlib's keys, its checkpoints resume bit for bit and load as a
 //! policy (`docs_quote_examples` checks that `docs/custom_algorithm.md` quotes it verbatim). Run in release mode (about a
 //! second there).
@@ -10,7 +10,9 @@ mod custom_algorithm;
 
 use std::path::{Path, PathBuf};
 
-use custom_algorithm::{run, A2CLogic};
+use custom_algorithm::{run, A2CLogic, Flags};
+use rl::clap::error::ErrorKind;
+use rl::clap::{CommandFactory, Parser};
 use rl::core::algorithm::{algorithm_from_checkpoint, Driver, InferencePolicy};
 use rl::core::env::Value as EnvValue;
 use serde_json::{json, Value};
@@ -21,11 +23,18 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// The example's flags as its command line would parse them.
+fn parse(flags: &[&str]) -> Result<Flags, rl::clap::Error> {
+    Flags::try_parse_from(["custom_algorithm"].iter().chain(flags))
+}
+
 /// Runs the example with these flags, writing into `out`.
 fn run_example(out: &Path, flags: &str) {
-    let mut args: Vec<String> = flags.split_whitespace().map(String::from).collect();
-    args.extend(["--output".into(), out.display().to_string()]);
-    run(args).unwrap_or_else(|e| panic!("custom_algorithm {flags}: {e}"));
+    let out = out.display().to_string();
+    let mut args: Vec<&str> = flags.split_whitespace().collect();
+    args.extend(["--output", &out]);
+    let parsed = parse(&args).unwrap_or_else(|e| panic!("custom_algorithm {flags}: {e}"));
+    run(parsed).unwrap_or_else(|e| panic!("custom_algorithm {flags}: {e}"));
 }
 
 /// The trial's `result.json`, one result per iteration.
@@ -174,8 +183,20 @@ fn another_architecture_is_refused_naming_the_file() {
 
 #[test]
 fn bad_flags_are_refused() {
-    let e = run(["--sed".to_string(), "1".to_string()]).unwrap_err();
-    assert!(e.to_string().contains("unknown flag --sed"), "{e}");
-    let e = run(["--seed".to_string()]).unwrap_err();
-    assert!(e.to_string().contains("--seed needs a value"), "{e}");
+    let refusal = |flags: &[&str]| match parse(flags) {
+        Ok(_) => panic!("{flags:?} should be refused"),
+        Err(e) => (e.kind(), e.to_string()),
+    };
+    let (kind, e) = refusal(&["--sed", "1"]);
+    assert_eq!(kind, ErrorKind::UnknownArgument, "{e}");
+    assert!(e.contains("unexpected argument '--sed'"), "{e}");
+    let (_, e) = refusal(&["--seed"]);
+    assert!(e.contains("a value is required for '--seed"), "{e}");
+    let (kind, e) = refusal(&["--iterations", "ten"]);
+    assert_eq!(kind, ErrorKind::ValueValidation, "{e}");
+    // Every flag the docs and README name is one clap knows.
+    let help = Flags::command().render_help().to_string();
+    for flag in ["--seed", "--iterations", "--output", "--checkpoint-at-end"] {
+        assert!(help.contains(flag), "{flag} missing from --help: {help}");
+    }
 }

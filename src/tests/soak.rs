@@ -2,10 +2,11 @@
 //! they parse, checkpoints are saved, restored into fresh algorithms and cleaned up; and
 //! the summary's RSS slope is the least-squares slope over the samples after warm-up.
 
-#[allow(dead_code)] // The example's `main` and argument parsing are not used here.
+#[allow(dead_code)] // The example's `main` is not used here.
 #[path = "../../examples/soak.rs"]
 mod soak;
 
+use clap::Parser;
 use serde_json::{json, Value};
 
 fn num(v: &Value, key: &str) -> f64 {
@@ -94,4 +95,24 @@ fn rss_slope_is_least_squares_after_warmup() {
         "unavailable"
     );
     assert_eq!(summary["open_fds"], "unavailable");
+}
+
+#[test]
+fn flags_keep_their_names_and_defaults_and_refuse_zero_cadences() {
+    let parse = |flags: &str| {
+        let args = ["soak"].into_iter().chain(flags.split_whitespace());
+        soak::SoakArgs::try_parse_from(args).map(|a| {
+            let cadences = (a.sample_every, a.checkpoint_every, a.restore_every);
+            (a.env_steps, cadences, a.seed)
+        })
+    };
+    let defaults = parse("").expect("no flags: the defaults");
+    assert_eq!(defaults, (10_000_000, (100, 100, 10), 0));
+    let all = "--env-steps 5 --sample-every 2 --checkpoint-every 3 --restore-every 4 --seed 7";
+    assert_eq!(parse(all).expect("every flag"), (5, (2, 3, 4), 7));
+    for flag in ["--sample-every", "--checkpoint-every", "--restore-every"] {
+        let e = parse(&format!("{flag} 0")).expect_err("a cadence of 0 is refused");
+        assert!(e.to_string().contains(flag), "{flag}: {e}");
+    }
+    parse("--env-step 5").expect_err("an unknown flag is refused");
 }
