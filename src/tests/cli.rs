@@ -594,6 +594,8 @@ fn tune_minibatch_toml_is_the_seeds_sweep() {
     assert_eq!(base["num_env_runners"], 2);
     assert_eq!(base["lr"], 0.0003);
     assert_eq!(base["evaluation_interval"], 10);
+    // The seed's RLlib evaluated with sampled actions, its default.
+    assert_eq!(base["evaluation_explore"], true);
     assert_eq!(
         plan.tune.metric.as_deref(),
         Some("evaluation/env_runners/episode_return_mean")
