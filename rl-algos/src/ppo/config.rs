@@ -372,6 +372,31 @@ mod tests {
     }
 
     #[test]
+    fn shared_method_groups_set_the_shared_settings() {
+        let c = seed_config()
+            .rl_module(|m| m.fcnet_hiddens(vec![32]).vf_share_layers(true))
+            .reporting(|r| r.min_sample_timesteps_per_iteration(1000));
+        assert_eq!(c.base.model_config.fcnet_hiddens, vec![32]);
+        assert!(c.base.model_config.vf_share_layers);
+        assert_eq!(c.base.min_sample_timesteps_per_iteration, 1000);
+        assert_eq!(c.base.num_env_runners, 2);
+        assert_eq!(c.base.evaluation_interval, Some(10));
+        assert!(c.validate().is_ok());
+        // The shared `.rl_module(...)` has every DefaultModelConfig key; PPO's module has
+        // no head layers or bias initializers and says so.
+        for c in [
+            seed_config().rl_module(|m| m.head_fcnet_hiddens(vec![8])),
+            seed_config().rl_module(|m| m.fcnet_bias_initializer(Some("zeros_".into()))),
+        ] {
+            assert!(c
+                .validate()
+                .unwrap_err()
+                .0
+                .contains("head_fcnet_hiddens empty"));
+        }
+    }
+
+    #[test]
     fn schedules_interpolate() {
         let s = [(0, 1.0), (100, 0.0)];
         assert_eq!(schedule_value(&s, 0), 1.0);
