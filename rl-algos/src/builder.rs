@@ -107,8 +107,8 @@ setters!(base ReportingArgs {
 
 /// The builder methods every config has, as inherent methods of `$config` (a struct with a
 /// `base: AlgorithmConfig` field): `new`, `.environment(...)`, the shared method groups
-/// above, `.debugging(...)`, `.checkpointing(...)` and `set`/`get` by RLlib name. Each
-/// config adds its own `.training(...)` and its JSON/TOML methods.
+/// above, `.debugging(...)`, `.checkpointing(...)`, `set`/`get` by RLlib name and JSON/TOML.
+/// Each config adds its own `.training(...)` and `from_value`.
 macro_rules! builder_methods {
     ($config:ident, $algo:literal) => {
         impl $config {
@@ -218,6 +218,28 @@ macro_rules! builder_methods {
             pub fn get(&self, key: &str) -> Option<serde_json::Value> {
                 rl_core::algorithm::get_by_key(self, key)
             }
+
+            /// The config as pretty JSON.
+            pub fn to_json(&self) -> String {
+                $crate::builder::to_json(self)
+            }
+
+            /// A config from JSON: missing keys take their defaults, unknown keys are
+            /// refused with the nearest known one named.
+            pub fn from_json(text: &str) -> Result<Self, rl_core::algorithm::ConfigError> {
+                rl_core::algorithm::config::from_json(text)
+            }
+
+            /// The config as TOML (an error names a key TOML cannot hold).
+            pub fn to_toml(&self) -> Result<String, rl_core::algorithm::ConfigError> {
+                rl_core::algorithm::config::to_toml(self)
+            }
+
+            /// A config from TOML, as [`from_json`](Self::from_json); errors name the key
+            /// and its line.
+            pub fn from_toml(text: &str) -> Result<Self, rl_core::algorithm::ConfigError> {
+                rl_core::algorithm::config::from_toml(text)
+            }
         }
     };
 }
@@ -228,26 +250,11 @@ pub(crate) fn to_json<C: AlgoConfig>(config: &C) -> String {
     serde_json::to_string_pretty(config).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-/// A config from JSON: missing keys take their defaults, unknown keys are refused with the
-/// nearest known one named (`rl_core::algorithm::config::from_json`).
-pub(crate) fn from_json<C: AlgoConfig>(text: &str) -> Result<C, ConfigError> {
-    algorithm::config::from_json(text)
-}
-
-/// A config from a JSON value, as [`from_json`]; errors name the algorithm.
+/// A config from a JSON value (`rl_core::algorithm::config::from_value`); errors name the
+/// algorithm.
 pub(crate) fn from_value<C: AlgoConfig>(
     value: &serde_json::Value,
     name: &str,
 ) -> Result<C, ConfigError> {
     algorithm::config::from_value(value).map_err(|e| ConfigError(format!("{name} config: {}", e.0)))
-}
-
-/// A config as TOML (`rl_core::algorithm::config::to_toml`).
-pub(crate) fn to_toml<C: AlgoConfig>(config: &C) -> Result<String, ConfigError> {
-    algorithm::config::to_toml(config)
-}
-
-/// A config from TOML, as [`from_json`]; errors name the key and its line.
-pub(crate) fn from_toml<C: AlgoConfig>(text: &str) -> Result<C, ConfigError> {
-    algorithm::config::from_toml(text)
 }

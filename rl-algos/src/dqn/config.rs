@@ -486,29 +486,9 @@ impl DQNConfig {
         Ok(())
     }
 
-    /// The config as pretty JSON.
-    pub fn to_json(&self) -> String {
-        builder::to_json(self)
-    }
-
-    /// A config from JSON; missing fields take their defaults.
-    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        builder::from_json(text)
-    }
-
     /// A config from a JSON value; missing fields take their defaults.
     pub fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
         builder::from_value(value, "DQN")
-    }
-
-    /// The config as TOML.
-    pub fn to_toml(&self) -> Result<String, ConfigError> {
-        builder::to_toml(self)
-    }
-
-    /// A config from TOML; missing fields take their defaults.
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        builder::from_toml(text)
     }
 }
 

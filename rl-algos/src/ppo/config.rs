@@ -246,32 +246,10 @@ impl PPOConfig {
         config::check_connectors(self)
     }
 
-    /// The config as pretty JSON.
-    pub fn to_json(&self) -> String {
-        builder::to_json(self)
-    }
-
-    /// A config from JSON; missing keys take their defaults, unknown keys are refused with
-    /// the nearest known one named.
-    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        builder::from_json(text)
-    }
-
     /// A config from a JSON value (what [`rl_core::algorithm::build_algorithm`] receives), as
     /// [`from_json`](Self::from_json).
     pub fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
         config::from_value(value)
-    }
-
-    /// The config as TOML (an error names a key TOML cannot hold).
-    pub fn to_toml(&self) -> Result<String, ConfigError> {
-        builder::to_toml(self)
-    }
-
-    /// A config from TOML, as [`from_json`](Self::from_json); errors name the key and its
-    /// line.
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        builder::from_toml(text)
     }
 }
 
