@@ -5,7 +5,7 @@ use rl_core::algorithm::{AlgoConfig, AlgorithmConfig, ConfigError, FragmentLengt
 use rl_core::replay::NStep;
 use serde::{Deserialize, Serialize};
 
-use crate::builder::{self, setters, EnvRunnersArgs, EvaluationArgs, ReportingArgs, RlModuleArgs};
+use crate::builder::{self, builder_methods, setters};
 use crate::schedule::schedule_value;
 
 /// RLlib's `replay_buffer_config`: which buffer and its settings.
@@ -329,36 +329,9 @@ setters!(TrainingArgs {
     adam_epsilon: f64 => adam_epsilon;
 });
 
+builder_methods!(DQNConfig, "DQN");
+
 impl DQNConfig {
-    /// RLlib's DQN defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// `.environment(env)`: the registered env name.
-    pub fn environment(mut self, env: &str) -> Self {
-        self.base.env = env.to_string();
-        self
-    }
-
-    /// `.environment(env, env_config)`: the env name and its keyword overrides.
-    pub fn environment_with_config(mut self, env: &str, env_config: serde_json::Value) -> Self {
-        self.base.env = env.to_string();
-        self.base.env_config = env_config;
-        self
-    }
-
-    /// `.env_runners(...)`.
-    pub fn env_runners(
-        mut self,
-        f: impl for<'a, 'b> FnOnce(
-            &'a mut EnvRunnersArgs<'b, DQNConfig>,
-        ) -> &'a mut EnvRunnersArgs<'b, DQNConfig>,
-    ) -> Self {
-        f(&mut EnvRunnersArgs(&mut self));
-        self
-    }
-
     /// `.training(...)`.
     pub fn training(
         mut self,
@@ -366,70 +339,6 @@ impl DQNConfig {
     ) -> Self {
         f(&mut TrainingArgs(&mut self));
         self
-    }
-
-    /// `.evaluation(...)`.
-    pub fn evaluation(
-        mut self,
-        f: impl for<'a, 'b> FnOnce(
-            &'a mut EvaluationArgs<'b, DQNConfig>,
-        ) -> &'a mut EvaluationArgs<'b, DQNConfig>,
-    ) -> Self {
-        f(&mut EvaluationArgs(&mut self));
-        self
-    }
-
-    /// `.rl_module(model_config=...)`: the network.
-    pub fn rl_module(
-        mut self,
-        f: impl for<'a, 'b> FnOnce(
-            &'a mut RlModuleArgs<'b, DQNConfig>,
-        ) -> &'a mut RlModuleArgs<'b, DQNConfig>,
-    ) -> Self {
-        f(&mut RlModuleArgs(&mut self));
-        self
-    }
-
-    /// `.reporting(...)`.
-    pub fn reporting(
-        mut self,
-        f: impl for<'a, 'b> FnOnce(
-            &'a mut ReportingArgs<'b, DQNConfig>,
-        ) -> &'a mut ReportingArgs<'b, DQNConfig>,
-    ) -> Self {
-        f(&mut ReportingArgs(&mut self));
-        self
-    }
-
-    /// `.debugging(seed=...)`.
-    pub fn debugging(mut self, seed: Option<u64>) -> Self {
-        self.base.seed = seed;
-        self
-    }
-
-    /// `.checkpointing(...)`: save every `frequency` iterations (0: never), at the end, keep
-    /// the last `num_to_keep`.
-    pub fn checkpointing(
-        mut self,
-        frequency: usize,
-        at_end: bool,
-        num_to_keep: Option<usize>,
-    ) -> Self {
-        self.base.checkpoint_frequency = frequency;
-        self.base.checkpoint_at_end = at_end;
-        self.base.num_checkpoints_to_keep = num_to_keep;
-        self
-    }
-
-    /// Sets a field by its RLlib name from a JSON value (`"lr"`, `"n_step"`,
-    /// `"replay_buffer_config/capacity"`, …).
-    pub fn set(&mut self, key: &str, value: serde_json::Value) -> Result<(), ConfigError> {
-        builder::set(self, key, value)
-    }
-
-    /// Reads a field by its RLlib name.
-    pub fn get(&self, key: &str) -> Option<serde_json::Value> {
-        rl_core::algorithm::get_by_key(self, key)
     }
 
     /// The `rollout_fragment_length` DQN samples with: the configured number, or for
@@ -577,29 +486,9 @@ impl DQNConfig {
         Ok(())
     }
 
-    /// The config as pretty JSON.
-    pub fn to_json(&self) -> String {
-        builder::to_json(self)
-    }
-
-    /// A config from JSON; missing fields take their defaults.
-    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        builder::from_json(text)
-    }
-
     /// A config from a JSON value; missing fields take their defaults.
     pub fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
         builder::from_value(value, "DQN")
-    }
-
-    /// The config as TOML.
-    pub fn to_toml(&self) -> Result<String, ConfigError> {
-        builder::to_toml(self)
-    }
-
-    /// A config from TOML; missing fields take their defaults.
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        builder::from_toml(text)
     }
 }
 

@@ -1,11 +1,11 @@
 //! `PPOConfig`: RLlib's PPO config with its builder method groups, names and defaults.
 
 use rl_core::algorithm::config;
-use rl_core::algorithm::{
-    self, AlgoConfig, AlgorithmConfig, ConfigError, DurationUnit, FragmentLength,
-};
-use rl_core::connectors::{EnvToModule, LearnerConnector, ModuleToEnv, Pipeline};
+use rl_core::algorithm::{self, AlgoConfig, AlgorithmConfig, ConfigError, FragmentLength};
+use rl_core::connectors::{LearnerConnector, Pipeline};
 use serde::{Deserialize, Serialize};
+
+use crate::builder::{self, builder_methods, setters};
 
 /// PPO's configuration: the shared [`AlgorithmConfig`] plus PPO's own settings, flat and
 /// serializable, every field under its RLlib name.
@@ -75,47 +75,18 @@ impl Default for PPOConfig {
     }
 }
 
-/// `.env_runners(...)` arguments.
-#[derive(Debug)]
-pub struct EnvRunnersArgs<'a>(&'a mut PPOConfig);
-/// `.training(...)` arguments.
+/// `.env_runners(...)` arguments (the shared [`builder::EnvRunnersArgs`]).
+pub type EnvRunnersArgs<'a> = builder::EnvRunnersArgs<'a, PPOConfig>;
+/// `.training(...)` arguments: the shared training basics and PPO's own keys.
 #[derive(Debug)]
 pub struct TrainingArgs<'a>(&'a mut PPOConfig);
-/// `.evaluation(...)` arguments.
-#[derive(Debug)]
-pub struct EvaluationArgs<'a>(&'a mut PPOConfig);
-/// `.rl_module(...)` arguments.
-#[derive(Debug)]
-pub struct RlModuleArgs<'a>(&'a mut PPOConfig);
-
-macro_rules! setters {
-    ($args:ident { $($(#[$doc:meta])* $name:ident : $ty:ty => $($field:ident).+;)* }) => {
-        impl $args<'_> {
-            $(
-                $(#[$doc])*
-                pub fn $name(&mut self, value: $ty) -> &mut Self {
-                    self.0.$($field).+ = value.into();
-                    self
-                }
-            )*
-        }
-    };
-}
-
-setters!(EnvRunnersArgs {
-    /// Env runner threads (0: sample in the driver).
-    num_env_runners: usize => base.num_env_runners;
-    /// Envs per runner, stepped together.
-    num_envs_per_env_runner: usize => base.num_envs_per_env_runner;
-    /// Steps per env per sample call.
-    rollout_fragment_length: FragmentLength => base.rollout_fragment_length;
-    /// `"NoFilter"` or `"MeanStdFilter"`.
-    observation_filter: &str => base.observation_filter;
-    /// A whole env→module pipeline replacing the default.
-    env_to_module_connector: Option<Pipeline<dyn EnvToModule>> => base.env_to_module_connector;
-    /// A whole module→env pipeline replacing the default.
-    module_to_env_connector: Option<Pipeline<dyn ModuleToEnv>> => base.module_to_env_connector;
-});
+/// `.evaluation(...)` arguments (the shared [`builder::EvaluationArgs`]).
+pub type EvaluationArgs<'a> = builder::EvaluationArgs<'a, PPOConfig>;
+/// `.rl_module(...)` arguments (the shared [`builder::RlModuleArgs`]; PPO's `validate()`
+/// refuses `head_fcnet_hiddens` and the bias initializers, which its module does not have).
+pub type RlModuleArgs<'a> = builder::RlModuleArgs<'a, PPOConfig>;
+/// `.reporting(...)` arguments (the shared [`builder::ReportingArgs`]).
+pub type ReportingArgs<'a> = builder::ReportingArgs<'a, PPOConfig>;
 
 setters!(TrainingArgs {
     /// Env steps per iteration.
@@ -158,58 +129,9 @@ setters!(TrainingArgs {
     learner_connector: Option<Pipeline<dyn LearnerConnector>> => base.learner_connector;
 });
 
-setters!(EvaluationArgs {
-    /// Evaluate every N iterations (`None`: never).
-    evaluation_interval: Option<usize> => base.evaluation_interval;
-    /// How much to evaluate.
-    evaluation_duration: usize => base.evaluation_duration;
-    /// Episodes or timesteps.
-    evaluation_duration_unit: DurationUnit => base.evaluation_duration_unit;
-    /// Evaluation runner threads (0: in the driver).
-    evaluation_num_env_runners: usize => base.evaluation_num_env_runners;
-    /// Sample actions while evaluating (default false: greedy).
-    evaluation_explore: bool => base.evaluation_explore;
-});
-
-setters!(RlModuleArgs {
-    /// Hidden layer sizes.
-    fcnet_hiddens: Vec<usize> => base.model_config.fcnet_hiddens;
-    /// `"tanh"`, `"relu"` or `"linear"`.
-    fcnet_activation: &str => base.model_config.fcnet_activation;
-    /// `"torch_default"`, `"orthogonal"` or `"xavier"`.
-    initializer: &str => base.model_config.initializer;
-    /// One encoder for the actor and the critic (RLlib's `vf_share_layers`, default false).
-    vf_share_layers: bool => base.model_config.vf_share_layers;
-});
+builder_methods!(PPOConfig, "PPO");
 
 impl PPOConfig {
-    /// RLlib's PPO defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// `.environment(env)`: the registered env name.
-    pub fn environment(mut self, env: &str) -> Self {
-        self.base.env = env.to_string();
-        self
-    }
-
-    /// `.environment(env, env_config)`: the env name and its keyword overrides.
-    pub fn environment_with_config(mut self, env: &str, env_config: serde_json::Value) -> Self {
-        self.base.env = env.to_string();
-        self.base.env_config = env_config;
-        self
-    }
-
-    /// `.env_runners(...)`.
-    pub fn env_runners(
-        mut self,
-        f: impl for<'a, 'b> FnOnce(&'a mut EnvRunnersArgs<'b>) -> &'a mut EnvRunnersArgs<'b>,
-    ) -> Self {
-        f(&mut EnvRunnersArgs(&mut self));
-        self
-    }
-
     /// `.training(...)`.
     pub fn training(
         mut self,
@@ -217,56 +139,6 @@ impl PPOConfig {
     ) -> Self {
         f(&mut TrainingArgs(&mut self));
         self
-    }
-
-    /// `.evaluation(...)`.
-    pub fn evaluation(
-        mut self,
-        f: impl for<'a, 'b> FnOnce(&'a mut EvaluationArgs<'b>) -> &'a mut EvaluationArgs<'b>,
-    ) -> Self {
-        f(&mut EvaluationArgs(&mut self));
-        self
-    }
-
-    /// `.rl_module(...)`: the network.
-    pub fn rl_module(
-        mut self,
-        f: impl for<'a, 'b> FnOnce(&'a mut RlModuleArgs<'b>) -> &'a mut RlModuleArgs<'b>,
-    ) -> Self {
-        f(&mut RlModuleArgs(&mut self));
-        self
-    }
-
-    /// `.debugging(seed=...)`.
-    pub fn debugging(mut self, seed: Option<u64>) -> Self {
-        self.base.seed = seed;
-        self
-    }
-
-    /// `.checkpointing(...)`: save every `frequency` iterations (0: never), at the end, keep
-    /// the last `num_to_keep`.
-    pub fn checkpointing(
-        mut self,
-        frequency: usize,
-        at_end: bool,
-        num_to_keep: Option<usize>,
-    ) -> Self {
-        self.base.checkpoint_frequency = frequency;
-        self.base.checkpoint_at_end = at_end;
-        self.base.num_checkpoints_to_keep = num_to_keep;
-        self
-    }
-
-    /// Sets a field by its RLlib name from a JSON value (`"minibatch_size"`, `"lr"`,
-    /// `"model_config/fcnet_hiddens"`, `"env_config/max_episode_steps"`, …): what a sweep tool
-    /// does to build a trial. An unknown key is refused with the nearest known one named.
-    pub fn set(&mut self, key: &str, value: serde_json::Value) -> Result<(), ConfigError> {
-        algorithm::set_by_key(self, key, value)
-    }
-
-    /// Reads a field by its RLlib name.
-    pub fn get(&self, key: &str) -> Option<serde_json::Value> {
-        algorithm::get_by_key(self, key)
     }
 
     /// Checks the settings, saying what to change: the shared ones, PPO's on-policy batch
@@ -374,34 +246,10 @@ impl PPOConfig {
         config::check_connectors(self)
     }
 
-    /// The config as pretty JSON.
-    pub fn to_json(&self) -> String {
-        // Invariant: only a user connector whose `Serialize` fails (a bug in it) can make
-        // this fail, and `validate()` (run by `build()`) refuses such a pipeline first.
-        serde_json::to_string_pretty(self).expect("a PPOConfig always serializes")
-    }
-
-    /// A config from JSON; missing keys take their defaults, unknown keys are refused with
-    /// the nearest known one named.
-    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        config::from_json(text)
-    }
-
     /// A config from a JSON value (what [`rl_core::algorithm::build_algorithm`] receives), as
     /// [`from_json`](Self::from_json).
     pub fn from_value(value: &serde_json::Value) -> Result<Self, ConfigError> {
         config::from_value(value)
-    }
-
-    /// The config as TOML (an error names a key TOML cannot hold).
-    pub fn to_toml(&self) -> Result<String, ConfigError> {
-        config::to_toml(self)
-    }
-
-    /// A config from TOML, as [`from_json`](Self::from_json); errors name the key and its
-    /// line.
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        config::from_toml(text)
     }
 }
 
@@ -499,6 +347,31 @@ mod tests {
             .unwrap_err()
             .0
             .contains("minibatch_size = 1000 > train_batch_size = 500"));
+    }
+
+    #[test]
+    fn shared_method_groups_set_the_shared_settings() {
+        let c = seed_config()
+            .rl_module(|m| m.fcnet_hiddens(vec![32]).vf_share_layers(true))
+            .reporting(|r| r.min_sample_timesteps_per_iteration(1000));
+        assert_eq!(c.base.model_config.fcnet_hiddens, vec![32]);
+        assert!(c.base.model_config.vf_share_layers);
+        assert_eq!(c.base.min_sample_timesteps_per_iteration, 1000);
+        assert_eq!(c.base.num_env_runners, 2);
+        assert_eq!(c.base.evaluation_interval, Some(10));
+        assert!(c.validate().is_ok());
+        // The shared `.rl_module(...)` has every DefaultModelConfig key; PPO's module has
+        // no head layers or bias initializers and says so.
+        for c in [
+            seed_config().rl_module(|m| m.head_fcnet_hiddens(vec![8])),
+            seed_config().rl_module(|m| m.fcnet_bias_initializer(Some("zeros_".into()))),
+        ] {
+            assert!(c
+                .validate()
+                .unwrap_err()
+                .0
+                .contains("head_fcnet_hiddens empty"));
+        }
     }
 
     #[test]
