@@ -215,6 +215,7 @@ type FileParts = (Option<String>, StopCriteria, Map<String, Value>);
 fn split_file(path: &Path, value: Value) -> Result<FileParts, CliError> {
     let origin = path.display().to_string();
     let Value::Object(mut top) = value else {
+        // invariant: read_file refuses a file whose top level is not a table/object.
         unreachable!("read_file returns objects");
     };
     if let Some(k) = SWEEP_KEYS.iter().find(|k| top.contains_key(**k)) {

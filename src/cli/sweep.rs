@@ -155,6 +155,7 @@ impl SweepPlan {
     pub fn read(path: &Path) -> Result<Self, CliError> {
         let origin = path.display().to_string();
         let Value::Object(top) = read_file(path)? else {
+            // invariant: read_file refuses a file whose top level is not a table/object.
             unreachable!("read_file returns objects")
         };
         if top.contains_key("config") && !top.contains_key("param_space") {
@@ -205,6 +206,7 @@ fn tune_config(t: &Map<String, Value>, origin: &str) -> Result<TuneConfig, CliEr
             "num_cpus" => c.num_cpus = Some(uint(v, &key, origin)?),
             "num_threads" => c.num_threads = Some(uint(v, &key, origin)?),
             "scheduler" => c.scheduler = Some(scheduler(v, origin)?),
+            // invariant: unknown keys were refused above, with the nearest one named.
             _ => unreachable!("checked above"),
         }
     }
@@ -330,6 +332,7 @@ fn run_config(t: &Map<String, Value>, origin: &str) -> Result<(RunConfig, StopCr
             "failure_config" => c.failure_config = strict(v, &key, origin)?,
             "verbose" => c.verbose = uint(v, &key, origin)?.min(2) as u8,
             "progress" => c.progress = strict(v, &key, origin)?,
+            // invariant: unknown keys were refused above, with the nearest one named.
             _ => unreachable!("checked above"),
         }
     }

@@ -85,6 +85,7 @@ impl TryFrom<RawReplayBufferConfig> for ReplayBufferConfig {
                     beta,
                 } = defaults
                 else {
+                    // invariant: ReplayBufferConfig::default() is the prioritized buffer.
                     unreachable!("the default buffer is prioritized")
                 };
                 Ok(ReplayBufferConfig::PrioritizedEpisodeReplayBuffer {

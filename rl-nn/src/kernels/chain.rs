@@ -450,6 +450,7 @@ unsafe fn rows<S: Simd, const NV: usize>(
             match h {
                 // SAFETY: forwarded from the caller.
                 $($h => unsafe { micro::<S, $h, NV>(kc, a, b, b_rs, c, c_rs, load_c) },)*
+                // invariant: callers split rows into the tile heights listed here.
                 _ => unreachable!("tile of {h} rows"),
             }
         };
