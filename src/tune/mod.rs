@@ -96,6 +96,7 @@ pub mod search;
 mod state;
 pub mod stop;
 mod trial;
+mod trial_maker;
 mod tuner;
 
 pub use config::{CheckpointConfig, FailureConfig, Mode, ProgressConfig, RunConfig, TuneConfig};

@@ -7,19 +7,18 @@ use rl_core::algorithm::{default_config, registered_algorithms};
 use rl_core::seeding::derive_seed;
 use serde_json::{Map, Value};
 
-use super::controller::{merge, now, session_files, Controller};
+use super::controller::{now, session_files, Controller};
 use super::report::format::date_str;
 use super::report::table::{Cell, Table};
 use super::result_grid::ResultGrid;
 use super::schedulers::{
-    AsyncHyperBandScheduler, FIFOScheduler, MedianStoppingRule, TrialInfo, TrialScheduler,
+    AsyncHyperBandScheduler, FIFOScheduler, MedianStoppingRule, TrialScheduler,
 };
-use super::search::{
-    format_vars, BasicVariantGenerator, ParamSpace, SearchProperties, Searcher, Variant,
-};
+use super::search::{BasicVariantGenerator, ParamSpace, SearchProperties, Searcher};
 use super::state::ExperimentState;
 use super::stop::Stop;
-use super::trial::{requested_cpus, trial_dir_name, trial_name, Trial, TrialStatus};
+use super::trial::{Trial, TrialStatus};
+use super::trial_maker::TrialMaker;
 use super::{Mode, RunConfig, TuneConfig, TuneError};
 
 /// A sweep to run (Ray's `tune.Tuner`).
@@ -394,74 +393,6 @@ fn run_config_from_json(v: &Value) -> Result<RunConfig, TuneError> {
         verbose: v["verbose"].as_u64().unwrap_or(1) as u8,
         progress: parse(&v["progress"]),
     })
-}
-
-/// Makes trial `index` from a searcher's variant: the trial seed unless the space sets
-/// one, the scheduler's additions, Ray's names.
-pub(crate) struct TrialMaker {
-    algorithm: String,
-    default: Value,
-    seed: u64,
-    experiment_id: String,
-    seed_set: bool,
-}
-
-impl TrialMaker {
-    pub(crate) fn make(
-        &self,
-        index: usize,
-        variant: Variant,
-        scheduler: &mut dyn TrialScheduler,
-    ) -> Trial {
-        let Variant {
-            mut config,
-            resolved_vars,
-        } = variant;
-        if !self.seed_set && self.default.get("seed").is_some() {
-            if let Value::Object(o) = &mut config {
-                let s = derive_seed(self.seed, &["tune", "trial", &index.to_string()]);
-                o.insert("seed".into(), Value::from(s));
-            }
-        }
-        let trial_id = format!("{}_{index:05}", self.experiment_id);
-        let before = config.clone();
-        scheduler.on_trial_add(
-            &TrialInfo {
-                index,
-                trial_id: &trial_id,
-                config: &before,
-            },
-            &mut config,
-        );
-        let mut merged = self.default.clone();
-        merge(&mut merged, &config);
-        let name = trial_name(&self.algorithm, &merged, &trial_id);
-        let vars = format_vars(&resolved_vars);
-        let tag = if vars.is_empty() {
-            index.to_string()
-        } else {
-            format!("{index}_{vars}")
-        };
-        Trial {
-            index,
-            dir_name: trial_dir_name(&name, &tag),
-            trial_id,
-            name,
-            experiment_tag: tag,
-            cpus: requested_cpus(&merged),
-            config,
-            resolved_vars,
-            status: TrialStatus::Pending,
-            error: None,
-            num_failures: 0,
-            last_result: None,
-            decided_iteration: 0,
-            decided_time: 0.0,
-            released: false,
-            checkpoints: Vec::new(),
-            num_checkpoints_saved: 0,
-        }
-    }
 }
 
 /// The parts of `fit` shared by new and restored sweeps.

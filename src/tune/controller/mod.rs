@@ -115,7 +115,7 @@ pub(crate) struct Controller {
     pub max_concurrent: usize,
     pub num_threads: usize,
     pub intro: Vec<String>,
-    pub maker: super::tuner::TrialMaker,
+    pub maker: super::trial_maker::TrialMaker,
 }
 
 struct Run {
@@ -646,23 +646,6 @@ impl Run {
             self.stop_everything();
         }
         Ok(())
-    }
-}
-
-/// Deep-merges `over` into `base` (objects key by key, anything else replaced).
-pub(crate) fn merge(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
-                    _ => {
-                        b.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o.clone(),
     }
 }
 
