@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod module;
 pub mod replay;
 pub mod runner;
+pub mod safetensors;
 pub mod seeding;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

@@ -65,21 +65,6 @@ pub fn flatten(result: &ResultDict) -> Vec<(String, Value)> {
     out
 }
 
-/// RLlib's `fault_tolerance/num_healthy_workers` and
-/// `fault_tolerance/num_remote_worker_restarts` of a runner group.
-pub fn fault_tolerance_keys(result: &mut ResultDict, group: &crate::runner::EnvRunnerGroup) {
-    set_path(
-        result,
-        "fault_tolerance/num_healthy_workers",
-        group.num_healthy_workers(),
-    );
-    set_path(
-        result,
-        "fault_tolerance/num_remote_worker_restarts",
-        group.num_remote_worker_restarts(),
-    );
-}
-
 /// A float as a JSON value: NaN and infinities (which JSON cannot hold) become `null`.
 pub fn float(x: f64) -> Value {
     serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)

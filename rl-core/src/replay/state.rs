@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::store::{EpisodeStore, Run};
 use super::ReplayError;
-use crate::algorithm::checkpoint::{decode_safetensors, encode_safetensors};
 use crate::episode::Episode;
+use crate::safetensors::{decode_safetensors, encode_safetensors};
 
 /// The state format this build writes and the newest it reads.
 pub const REPLAY_STATE_FORMAT: u32 = 1;

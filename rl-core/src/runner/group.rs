@@ -508,3 +508,18 @@ pub fn total_steps(episodes: &[Episode]) -> usize {
 pub fn mean_return(finished: &[EpisodeStats]) -> f64 {
     finished.iter().map(|e| e.episode_return).sum::<f64>() / finished.len() as f64
 }
+
+/// RLlib's `fault_tolerance/num_healthy_workers` and
+/// `fault_tolerance/num_remote_worker_restarts` of a runner group.
+pub fn fault_tolerance_keys(result: &mut crate::metrics::ResultDict, group: &EnvRunnerGroup) {
+    crate::metrics::set_path(
+        result,
+        "fault_tolerance/num_healthy_workers",
+        group.num_healthy_workers(),
+    );
+    crate::metrics::set_path(
+        result,
+        "fault_tolerance/num_remote_worker_restarts",
+        group.num_remote_worker_restarts(),
+    );
+}

@@ -4,7 +4,7 @@ pub mod env_runner;
 pub mod group;
 
 pub use env_runner::{EnvRunner, EnvRunnerSpec, EnvRunnerState, SampleOutput};
-pub use group::{EnvRunnerGroup, FaultTolerance};
+pub use group::{fault_tolerance_keys, EnvRunnerGroup, FaultTolerance};
 
 use crate::connectors::ConnectorError;
 use crate::env::EnvError;

@@ -28,10 +28,12 @@ use crate::env::Space;
 mod module_files;
 mod params_io;
 mod reader;
-mod safetensors;
 mod trial_dir;
 mod writer;
 
+pub use crate::safetensors::{
+    decode_safetensors, encode_safetensors, NamedTensor, MAX_HEADER_BYTES,
+};
 pub use crate::seeding::RngState;
 pub use module_files::{
     read_module_learner, read_module_weights, read_optimizer, write_module_learner,
@@ -43,7 +45,6 @@ pub use params_io::{
     read_params, AdamScalars,
 };
 pub use reader::CheckpointReader;
-pub use safetensors::{decode_safetensors, encode_safetensors, NamedTensor, MAX_HEADER_BYTES};
 pub use trial_dir::{checkpoint_dir_name, latest_checkpoint, list_checkpoints, prune_checkpoints};
 pub use writer::CheckpointWriter;
 

@@ -256,7 +256,7 @@ impl<L: AlgorithmLogic> Driver<L> {
         let mut result = ResultDict::new();
 
         // Sampling.
-        crate::metrics::fault_tolerance_keys(&mut result, &self.runners);
+        crate::runner::fault_tolerance_keys(&mut result, &self.runners);
         evaluation::episode_keys(&mut result, "env_runners", &self.window);
         put(
             &mut result,
