@@ -154,9 +154,6 @@ pub(crate) fn read_module(reader: &CheckpointReader) -> Result<PPOModule, Algori
     let mut rng = Rng::seed_from_u64(0);
     let mut module = PPOModule::new(&config, &mut rng)
         .map_err(|e| bad_config(format!("cannot build the module: {e}")))?;
-    let arrays = ckpt::read_params(reader, MODULE_WEIGHTS_FILE, module.params())?;
-    for (dst, src) in module.params_mut().values_mut().iter_mut().zip(arrays) {
-        *dst = src;
-    }
+    ckpt::read_module_weights(reader, module.params_mut())?;
     Ok(module)
 }
